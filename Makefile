@@ -1,0 +1,33 @@
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-stamp
+PYTEST_ARGS ?=
+
+.PHONY: deps sysdeps test demo bench clean
+
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+deps: sysdeps $(STAMP)
+
+test: deps
+	@eval "$$(bash scripts/pg-up.sh)"; trap 'bash scripts/pg-down.sh' EXIT; \
+	  $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+demo: deps
+	$(VENV)/bin/sandbox demo
+
+bench: deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) sandbox-data

@@ -1,0 +1,19 @@
+"""`python -m bench`: run every benchmark and print the figures."""
+from __future__ import annotations
+
+import sys
+
+from . import smtp_ingest, webmail_pages
+
+BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages}
+
+
+def main(argv: list[str]) -> None:
+    chosen = argv or list(BENCHES)
+    for name in chosen:
+        for line in BENCHES[name].main():
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

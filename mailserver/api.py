@@ -1,0 +1,50 @@
+"""The mail package's public API for the rest of the product (web app, CLI, scenarios,
+grader). Changes go through the action dispatcher; reads through ``MailView``."""
+from __future__ import annotations
+
+from sandbox.actions import Dispatcher
+from sandbox.blobs import BlobStore
+from sandbox.db import Database
+from sandbox.passwords import hash_password, password_tag
+
+from . import models  # noqa: F401  (registers the tables)
+from . import submission  # noqa: F401  (registers mail.submit)
+from .accounts import AccountRef, account_ref, authenticate
+from .addresses import normalize_address, parse_address_list
+from .errors import MailError
+from .events import MailEvents
+from .store import FOLDER_LABELS_VI, FolderInfo, MailView, folder_label
+
+__all__ = ["AccountRef", "MailError", "MailEvents", "MailView", "FolderInfo", "FOLDER_LABELS_VI", "folder_label",
+           "account_ref", "authenticate", "normalize_address", "parse_address_list", "add_account", "submit"]
+
+
+def add_account(dispatcher: Dispatcher, secret: str, sandbox_id: int, address: str, password: str | None,
+                display_name: str = "", actor: str = "system") -> int:
+    """Create a mail account (with its default folders) in a sandbox; returns its id."""
+    args = {"address": address, "display_name": display_name}
+    if password:
+        args |= {"password_hash": hash_password(password), "password_tag": password_tag(secret, password)}
+    return dispatcher.dispatch(sandbox_id, actor, "mail.create_account", args)["account_id"]
+
+
+def submit(dispatcher: Dispatcher, blobs: BlobStore, account: AccountRef, raw: bytes, rcpts: list[str], *, via: str,
+           mail_from: str | None = None, sent_copy: bytes | None = None, client: str | None = None,
+           replaces_draft: int | None = None) -> dict:
+    """Send ``raw`` from ``account`` to ``rcpts`` (the one path for SMTP and webmail)."""
+    args = {"account_id": account.id, "raw": blobs.put(raw), "rcpts": list(rcpts), "via": via,
+            "mail_from": mail_from, "client": client, "replaces_draft": replaces_draft,
+            "sent_copy": blobs.put(sent_copy) if sent_copy is not None else None}
+    return dispatcher.dispatch(account.sandbox_id, account.address, "mail.submit", args)
+
+
+def open_view(db: Database, account: AccountRef):
+    """A read session scoped to one account: ``with open_view(db, acc) as view: ...``."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _cm():
+        with db.read() as session:
+            yield MailView(session, account.sandbox_id, account.id)
+
+    return _cm()

@@ -1,0 +1,172 @@
+"""SMTP submission server (aiosmtpd).
+
+AUTH PLAIN/LOGIN is required before MAIL; the authenticated account decides the sandbox.
+STARTTLS is offered with a certificate made into the data dir; cleartext AUTH is allowed only
+when the server listens on loopback. Recipients resolve inside the sender's sandbox only: an
+address of another world's domain is refused (no relay), an unknown address of the world's
+own domains is accepted and answered with a bounce in the sender's INBOX, as a real server
+does. Every accepted message goes through ``mailserver.api.submit`` (action ``mail.submit``).
+
+SMTP replies are ASCII (RFC 5321): Vietnamese messages are sent without diacritics after an
+English text that mail clients show as is.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from sandbox.errors import RateLimited, SandboxError
+
+from . import api
+from .addresses import domain_of, normalize_address
+from .errors import MailError
+from .mime import MimeError
+from .store import world_domains
+from .tls import server_ssl_context
+
+log = logging.getLogger(__name__)
+
+
+def ascii_vi(text: str) -> str:
+    """Vietnamese without diacritics, for protocol lines that must be ASCII."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).encode("ascii", "replace").decode()
+
+
+def reply(code: int, enhanced: str, english: str, vietnamese: str = "") -> str:
+    return f"{code} {enhanced} {english}" + (f" ({ascii_vi(vietnamese)})" if vietnamese else "")
+
+
+class SubmissionHandler:
+    """aiosmtpd handler: only the hooks we need (MAIL, RCPT, DATA) and the authenticator."""
+
+    def __init__(self, runtime, executor: ThreadPoolExecutor):
+        self.rt = runtime
+        self.executor = executor
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def authenticator(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if mechanism not in ("PLAIN", "LOGIN") or not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
+        peer = session.peer[0] if session.peer else None
+        try:
+            ref = self.rt.mail_login(login, password, peer)
+        except RateLimited:
+            return AuthResult(success=False, handled=False,
+                              message="454 4.7.0 Too many failed logins, try again later (dang nhap sai qua nhieu lan)")
+        if ref is None:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=ref)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        account = session.auth_data
+        if not isinstance(account, api.AccountRef):
+            return reply(530, "5.7.0", "Authentication required", "Can dang nhap truoc khi gui thu")
+        try:
+            sender = normalize_address(address)
+        except MailError:
+            return reply(553, "5.1.7", f"Bad sender address <{address}>", "Dia chi nguoi gui khong hop le")
+        if sender != account.address:
+            return reply(553, "5.7.1", f"Sender address <{address}> not owned by user {account.address}",
+                         "Ban chi duoc gui thu tu dia chi cua minh")
+        envelope.mail_from = sender
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        account = session.auth_data
+        try:
+            rcpt = normalize_address(address)
+        except MailError:
+            return reply(553, "5.1.3", f"Bad recipient address <{address}>", "Dia chi nguoi nhan khong hop le")
+        if len(envelope.rcpt_tos) >= 100:
+            return reply(452, "4.5.3", "Too many recipients", "Qua nhieu nguoi nhan")
+        domains = await self._run(self._domains, account.sandbox_id)
+        if domain_of(rcpt) not in domains:
+            return reply(554, "5.7.1", f"<{rcpt}>: Relay access denied",
+                         "Khong chuyen thu ra ngoai he thong")
+        envelope.rcpt_tos.append(rcpt)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    def _domains(self, sandbox_id: int) -> set[str]:
+        with self.rt.db.read() as session:
+            return world_domains(session, sandbox_id)
+
+    async def handle_DATA(self, server, session, envelope):
+        account = session.auth_data
+        raw = envelope.original_content or b""
+        if not raw.strip():
+            return reply(554, "5.6.0", "Empty message", "Thu rong, khong co noi dung")
+        peer = session.peer[0] if session.peer else None
+        try:
+            result = await self._run(lambda: api.submit(
+                self.rt.dispatcher, self.rt.blobs, account, raw, envelope.rcpt_tos,
+                via="smtp", mail_from=envelope.mail_from, client=peer))
+        except MimeError as e:
+            return reply(554, "5.6.0", f"Malformed message: {e}", e.message_vi)
+        except MailError as e:
+            return f"{e.code} 5.0.0 {ascii_vi(e.message_vi)}"
+        except SandboxError as e:
+            return f"451 4.3.0 {ascii_vi(e.message_vi)}"
+        except Exception:  # never drop the client on a server fault; nothing was stored
+            log.exception("submission failed")
+            return "451 4.3.0 Temporary server error, try again (loi tam thoi cua may chu)"
+        return f"250 2.0.0 Ok: queued as {result['submission_id']}"
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class SMTPServer(SMTP):
+    """aiosmtpd's protocol with the server socket's Nagle off (small replies, many round trips)."""
+
+    def connection_made(self, transport):
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            import socket
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        super().connection_made(transport)
+
+
+class SubmissionController(Controller):
+    """Runs the submission server in its own thread and event loop (``start()``/``stop()``)."""
+
+    def __init__(self, runtime, host: str = "127.0.0.1", port: int = 2525, workers: int = 8):
+        self.runtime = runtime
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-store")
+        self.handler_obj = SubmissionHandler(runtime, self.executor)
+        super().__init__(
+            self.handler_obj, hostname=host, port=port,
+            ready_timeout=10,
+            authenticator=self.handler_obj.authenticator, auth_required=True,
+            auth_require_tls=not is_loopback(host),
+            tls_context=server_ssl_context(runtime.settings.tls_dir),
+            data_size_limit=runtime.settings.max_message_size,
+            enable_SMTPUTF8=True, decode_data=False, ident="Sandbox ESMTP",
+        )
+
+    def factory(self):
+        return SMTPServer(self.handler, **self.SMTP_kwargs)
+
+    def stop(self, *args, **kwargs):
+        super().stop(*args, **kwargs)
+        self.executor.shutdown(wait=False)

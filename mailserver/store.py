@@ -1,0 +1,445 @@
+"""The mail store: accounts, folders and messages of every sandbox, and the actions that
+change them. Every door (SMTP, webmail, IMAP, CLI) changes mail only through these actions,
+dispatched by ``sandbox.actions.Dispatcher``; reads go through ``MailView``, the one place
+that scopes queries to a sandbox and an account.
+"""
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from sandbox.actions import ActionContext, action
+from sandbox.clock import as_utc
+from sandbox.errors import NotFound
+
+from . import mime
+from .addresses import domain_of, normalize_address
+from .errors import MailError
+from .models import MailAccount, Mailbox, MailDomain, MailItem, MessageData, Submission
+
+# (name, special-use) of the folders every account starts with, in display order.
+DEFAULT_FOLDERS = [("INBOX", None), ("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Junk", "\\Junk"), ("Trash", "\\Trash")]
+FOLDER_LABELS_VI = {"INBOX": "Hộp thư đến", "\\Drafts": "Thư nháp", "\\Sent": "Thư đã gửi",
+                    "\\Junk": "Thư rác", "\\Trash": "Thùng rác"}
+SYSTEM_FLAGS = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"}
+
+
+def folder_label(box: Mailbox) -> str:
+    """The Vietnamese name shown for a folder (special folders are named by role)."""
+    if box.name == "INBOX":
+        return FOLDER_LABELS_VI["INBOX"]
+    return FOLDER_LABELS_VI.get(box.special_use or "", box.name)
+
+
+def _flags_set(text: str) -> set[str]:
+    return set(text.split()) if text else set()
+
+
+def _flags_text(flags: set[str]) -> str:
+    return " ".join(sorted(flags))
+
+
+def _clean_flags(flags) -> set[str]:
+    out = set()
+    for f in flags or []:
+        if not isinstance(f, str) or not f or any(c in f for c in ' ()"{%*]') or any(ord(c) < 33 or ord(c) > 126 for c in f):
+            raise MailError(f"Cờ thư không hợp lệ: {f!r}.", f"bad flag {f!r}", code=501)
+        canon = next((s for s in SYSTEM_FLAGS if s.lower() == f.lower()), f)
+        if canon.startswith("\\") and canon not in SYSTEM_FLAGS:
+            raise MailError(f"Cờ thư không hợp lệ: {f}.", f"unknown system flag {f!r}", code=501)
+        out.add(canon)
+    return out
+
+
+# --- reading -----------------------------------------------------------------------------
+
+@dataclass
+class FolderInfo:
+    box: Mailbox
+    label: str
+    total: int
+    unread: int
+
+
+class MailView:
+    """Read access to one account's mail, and nothing else: every query here filters by the
+    sandbox and the account, so no id taken from a URL or a command can reach another world."""
+
+    def __init__(self, session: Session, sandbox_id: int, account_id: int):
+        self.session = session
+        self.sandbox_id = sandbox_id
+        self.account_id = account_id
+
+    @property
+    def account(self) -> MailAccount:
+        acc = self.session.get(MailAccount, self.account_id)
+        if acc is None or acc.sandbox_id != self.sandbox_id:
+            raise NotFound("Không tìm thấy tài khoản thư.", f"account {self.account_id}")
+        return acc
+
+    def folders(self) -> list[FolderInfo]:
+        boxes = self.session.scalars(
+            select(Mailbox).where(Mailbox.sandbox_id == self.sandbox_id, Mailbox.account_id == self.account_id)
+        ).all()
+        counts = dict(
+            (row[0], (row[1], row[2] or 0))
+            for row in self.session.execute(
+                select(MailItem.mailbox_id, func.count(),
+                       func.sum(case((MailItem.flags.contains("\\Seen", autoescape=True), 0), else_=1)))
+                .where(MailItem.sandbox_id == self.sandbox_id, MailItem.mailbox_id.in_([b.id for b in boxes]))
+                .group_by(MailItem.mailbox_id)
+            )
+        ) if boxes else {}
+        order = {name: i for i, (name, _) in enumerate(DEFAULT_FOLDERS)}
+        boxes = sorted(boxes, key=lambda b: (order.get(b.name, len(order)), b.name.casefold()))
+        return [FolderInfo(b, folder_label(b), *counts.get(b.id, (0, 0))) for b in boxes]
+
+    def mailbox(self, mailbox_id: int) -> Mailbox:
+        box = self.session.get(Mailbox, mailbox_id)
+        if box is None or box.sandbox_id != self.sandbox_id or box.account_id != self.account_id:
+            raise NotFound("Không tìm thấy thư mục.", f"mailbox {mailbox_id} not in account {self.account_id}")
+        return box
+
+    def mailbox_by_name(self, name: str) -> Mailbox | None:
+        if name.upper() == "INBOX":
+            name = "INBOX"
+        return self.session.scalar(select(Mailbox).where(
+            Mailbox.sandbox_id == self.sandbox_id, Mailbox.account_id == self.account_id, Mailbox.name == name))
+
+    def special(self, use: str | None) -> Mailbox:
+        """The folder with a special use (``"\\Sent"``...), or INBOX for ``None``."""
+        cond = Mailbox.name == "INBOX" if use is None else Mailbox.special_use == use
+        box = self.session.scalar(select(Mailbox).where(
+            Mailbox.sandbox_id == self.sandbox_id, Mailbox.account_id == self.account_id, cond))
+        if box is None:
+            raise NotFound("Không tìm thấy thư mục.", f"no folder {use or 'INBOX'}")
+        return box
+
+    def items(self, box: Mailbox, *, query: str = "", offset: int = 0, limit: int = 50) -> tuple[list[tuple[MailItem, MessageData]], int]:
+        """A page of a folder, newest first, optionally filtered by a Vietnamese
+        case-insensitive search over subject, people and text."""
+        conds = [MailItem.sandbox_id == self.sandbox_id, MailItem.mailbox_id == box.id]
+        folded = mime.search_fold(query.strip()) if query else ""
+        if folded:
+            pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds.append(MessageData.search_text.like(pattern, escape="\\"))
+        base = select(MailItem, MessageData).join(MessageData, MessageData.id == MailItem.data_id).where(*conds)
+        total = self.session.scalar(select(func.count()).select_from(base.subquery()))
+        rows = self.session.execute(base.order_by(MailItem.uid.desc()).offset(offset).limit(limit)).all()
+        return [(r[0], r[1]) for r in rows], total
+
+    def item(self, item_id: int) -> tuple[MailItem, MessageData, Mailbox]:
+        it = self.session.get(MailItem, item_id)
+        if it is None or it.sandbox_id != self.sandbox_id:
+            raise NotFound("Không tìm thấy thư.", f"item {item_id}")
+        box = self.mailbox(it.mailbox_id)  # raises if the folder is another account's
+        return it, self.session.get(MessageData, it.data_id), box
+
+    def raw(self, data: MessageData, blobs) -> bytes:
+        if data.sandbox_id != self.sandbox_id:
+            raise NotFound("Không tìm thấy thư.", f"data {data.id}")
+        return blobs.get(data.blob)
+
+    def directory(self, prefix: str = "", limit: int = 20) -> list[tuple[str, str]]:
+        """People of this world (for address autocomplete), by name or address prefix."""
+        q = select(MailAccount.display_name, MailAccount.address).where(MailAccount.sandbox_id == self.sandbox_id)
+        rows = self.session.execute(q.order_by(MailAccount.address)).all()
+        p = mime.search_fold(prefix.strip())
+        out = [(n, a) for n, a in rows if not p or p in mime.search_fold(n) or p in a]
+        return out[:limit]
+
+
+def account_in_sandbox(session: Session, sandbox_id: int, address: str) -> MailAccount | None:
+    return session.scalar(select(MailAccount).where(MailAccount.sandbox_id == sandbox_id, MailAccount.address == address))
+
+
+def world_domains(session: Session, sandbox_id: int) -> set[str]:
+    return set(session.scalars(select(MailDomain.domain).where(MailDomain.sandbox_id == sandbox_id)))
+
+
+# --- writing: helpers used inside actions -------------------------------------------------
+
+def _account(ctx: ActionContext, account_id: int) -> MailAccount:
+    acc = ctx.session.get(MailAccount, account_id)
+    if acc is None or acc.sandbox_id != ctx.sandbox.id:
+        raise NotFound("Không tìm thấy tài khoản thư.", f"account {account_id} not in sandbox {ctx.sandbox.id}")
+    return acc
+
+
+def _view(ctx: ActionContext, account_id: int) -> MailView:
+    _account(ctx, account_id)
+    return MailView(ctx.session, ctx.sandbox.id, account_id)
+
+
+def _uidvalidity(ctx: ActionContext, account_id: int, name: str) -> int:
+    # Deterministic (replay gives the same value), positive 32-bit, changes when a folder
+    # is deleted and made again (the log sequence differs).
+    h = hashlib.sha256(f"{ctx.sandbox.id}/{account_id}/{name}/{ctx.sandbox.log_seq}/{ctx.now.isoformat()}".encode()).digest()
+    return int.from_bytes(h[:4], "big") % 2_000_000_000 + 1
+
+
+def _notify(ctx: ActionContext, box: Mailbox) -> None:
+    notify = ctx.services.get("mail_notify")
+    if notify is not None:
+        ctx.after_commit(lambda mid=box.id: notify(mid))
+
+
+def store_message(ctx: ActionContext, raw: bytes) -> MessageData:
+    """Parse a message once and keep its bytes and structure (no folder yet)."""
+    structure = mime.parse_structure(raw)
+    headers = mime.decoded_headers(raw)
+    parts = mime.body_parts(raw, structure)
+    first_from = (headers.get("from") or [("", "")])[0]
+    text = parts.get("text") or ""
+    data = MessageData(
+        sandbox_id=ctx.sandbox.id, blob=ctx.blobs.put(raw), size=len(raw), structure=structure,
+        subject=(headers.get("subject") or "")[:2000],
+        from_name=(first_from[0] or "")[:300], from_address=(first_from[1] or "")[:320],
+        to_text=", ".join(f"{n} <{a}>" if n else a for n, a in headers.get("to") or [])[:4000],
+        cc_text=", ".join(f"{n} <{a}>" if n else a for n, a in headers.get("cc") or [])[:4000],
+        date=headers.get("date"), message_id=(headers.get("message_id") or "")[:998],
+        has_attachments=any(not a.get("inline") for a in parts.get("attachments", [])),
+        search_text=mime.searchable_text(raw, structure),
+        preview=" ".join(text.split())[:200],
+    )
+    ctx.session.add(data)
+    ctx.session.flush()
+    return data
+
+
+def append_item(ctx: ActionContext, box: Mailbox, data: MessageData, flags: set[str], internal_date: datetime | None = None) -> MailItem:
+    """Put a stored message in a folder under the folder's next UID."""
+    box.modseq += 1
+    item = MailItem(sandbox_id=ctx.sandbox.id, mailbox_id=box.id, uid=box.uidnext, data_id=data.id,
+                    flags=_flags_text(flags), internal_date=internal_date or ctx.now, modseq=box.modseq)
+    box.uidnext += 1
+    ctx.session.add(item)
+    ctx.session.flush()
+    _notify(ctx, box)
+    return item
+
+
+def _remove_items(ctx: ActionContext, items: list[MailItem]) -> None:
+    boxes = {}
+    for it in items:
+        boxes.setdefault(it.mailbox_id, ctx.session.get(Mailbox, it.mailbox_id))
+        ctx.session.delete(it)
+    for box in boxes.values():
+        box.modseq += 1
+        _notify(ctx, box)
+    ctx.session.flush()
+
+
+def _items(ctx: ActionContext, view: MailView, item_ids: list[int]) -> list[MailItem]:
+    if not item_ids:
+        raise MailError("Chưa chọn thư nào.", "empty item list", code=501)
+    return [view.item(int(i))[0] for i in item_ids]
+
+
+def deliver_local(ctx: ActionContext, account: MailAccount, data: MessageData) -> MailItem:
+    view = MailView(ctx.session, ctx.sandbox.id, account.id)
+    return append_item(ctx, view.special(None), data, set())
+
+
+# --- actions ------------------------------------------------------------------------------
+
+@action("mail.create_account")
+def create_account(ctx: ActionContext, *, address: str, display_name: str = "", password_hash: str | None = None,
+                   password_tag: str | None = None) -> dict:
+    address = normalize_address(address)
+    if account_in_sandbox(ctx.session, ctx.sandbox.id, address):
+        raise MailError(f"Tài khoản {address} đã có trong sandbox này.", f"duplicate {address}", code=550)
+    domain = domain_of(address)
+    if domain not in world_domains(ctx.session, ctx.sandbox.id):
+        ctx.session.add(MailDomain(sandbox_id=ctx.sandbox.id, domain=domain))
+    acc = MailAccount(sandbox_id=ctx.sandbox.id, address=address,
+                      display_name=unicodedata.normalize("NFC", display_name or ""),
+                      password_hash=password_hash, password_tag=password_tag, created_at=ctx.now)
+    ctx.session.add(acc)
+    ctx.session.flush()
+    for name, use in DEFAULT_FOLDERS:
+        ctx.session.add(Mailbox(sandbox_id=ctx.sandbox.id, account_id=acc.id, name=name, special_use=use,
+                                uidvalidity=_uidvalidity(ctx, acc.id, name), uidnext=1, modseq=1, subscribed=True))
+    ctx.session.flush()
+    return {"account_id": acc.id, "address": address}
+
+
+@action("mail.set_password")
+def set_password(ctx: ActionContext, *, account_id: int, password_hash: str, password_tag: str) -> dict:
+    acc = _account(ctx, account_id)
+    acc.password_hash, acc.password_tag = password_hash, password_tag
+    return {"account_id": acc.id}
+
+
+@action("mail.add_domain")
+def add_domain(ctx: ActionContext, *, domain: str) -> dict:
+    domain = domain.strip().lower()
+    if domain not in world_domains(ctx.session, ctx.sandbox.id):
+        ctx.session.add(MailDomain(sandbox_id=ctx.sandbox.id, domain=domain))
+    return {"domain": domain}
+
+
+@action("mail.append")
+def append(ctx: ActionContext, *, account_id: int, mailbox_id: int, raw: str, flags: list[str] | None = None,
+           internal_date: str | None = None) -> dict:
+    """Put a message into one of the account's folders (IMAP APPEND, seeding)."""
+    view = _view(ctx, account_id)
+    box = view.mailbox(mailbox_id)
+    data = store_message(ctx, ctx.blobs.get(raw))
+    when = as_utc(datetime.fromisoformat(internal_date)) if internal_date else None
+    item = append_item(ctx, box, data, _clean_flags(flags), when)
+    return {"item_id": item.id, "uid": item.uid, "uidvalidity": box.uidvalidity}
+
+
+@action("mail.save_draft")
+def save_draft(ctx: ActionContext, *, account_id: int, raw: str, replaces: int | None = None) -> dict:
+    view = _view(ctx, account_id)
+    drafts = view.special("\\Drafts")
+    if replaces:
+        old = view.item(int(replaces))[0]
+        if old.mailbox_id == drafts.id:
+            _remove_items(ctx, [old])
+    data = store_message(ctx, ctx.blobs.get(raw))
+    item = append_item(ctx, drafts, data, {"\\Draft", "\\Seen"})
+    return {"item_id": item.id, "uid": item.uid}
+
+
+@action("mail.set_flags")
+def set_flags(ctx: ActionContext, *, account_id: int, item_ids: list[int], add: list[str] | None = None,
+              remove: list[str] | None = None, replace: list[str] | None = None) -> dict:
+    view = _view(ctx, account_id)
+    add_s, remove_s = _clean_flags(add), _clean_flags(remove)
+    replace_s = _clean_flags(replace) if replace is not None else None
+    changed = []
+    for it in _items(ctx, view, item_ids):
+        before = _flags_set(it.flags)
+        after = set(replace_s) if replace_s is not None else (before | add_s) - remove_s
+        if after != before:
+            box = ctx.session.get(Mailbox, it.mailbox_id)
+            box.modseq += 1
+            it.flags, it.modseq = _flags_text(after), box.modseq
+            _notify(ctx, box)
+            changed.append(it.id)
+    return {"changed": changed}
+
+
+def _move_or_copy(ctx: ActionContext, account_id: int, item_ids: list[int], target_id: int, remove: bool) -> dict:
+    view = _view(ctx, account_id)
+    target = view.mailbox(target_id)
+    items = _items(ctx, view, item_ids)
+    mapping = []
+    for it in items:
+        if remove and it.mailbox_id == target.id:
+            continue
+        flags = _flags_set(it.flags) - ({"\\Deleted"} if remove else set())
+        new = append_item(ctx, target, ctx.session.get(MessageData, it.data_id), flags, as_utc(it.internal_date))
+        mapping.append([it.uid, new.uid, new.id])
+    if remove:
+        _remove_items(ctx, [it for it in items if it.mailbox_id != target.id])
+    return {"uidvalidity": target.uidvalidity, "mapping": mapping}
+
+
+@action("mail.move")
+def move(ctx: ActionContext, *, account_id: int, item_ids: list[int], target_mailbox_id: int) -> dict:
+    return _move_or_copy(ctx, account_id, item_ids, target_mailbox_id, remove=True)
+
+
+@action("mail.copy")
+def copy(ctx: ActionContext, *, account_id: int, item_ids: list[int], target_mailbox_id: int) -> dict:
+    return _move_or_copy(ctx, account_id, item_ids, target_mailbox_id, remove=False)
+
+
+@action("mail.delete")
+def delete(ctx: ActionContext, *, account_id: int, item_ids: list[int]) -> dict:
+    """Webmail delete: to Trash; from Trash, gone for good."""
+    view = _view(ctx, account_id)
+    trash = view.special("\\Trash")
+    items = _items(ctx, view, item_ids)
+    in_trash = [it for it in items if it.mailbox_id == trash.id]
+    others = [it.id for it in items if it.mailbox_id != trash.id]
+    result = {"trashed": 0, "expunged": len(in_trash)}
+    if others:
+        result["trashed"] = len(_move_or_copy(ctx, account_id, others, trash.id, remove=True)["mapping"])
+    if in_trash:
+        _remove_items(ctx, in_trash)
+    return result
+
+
+@action("mail.expunge")
+def expunge(ctx: ActionContext, *, account_id: int, mailbox_id: int, uids: list[int] | None = None) -> dict:
+    """Remove the folder's messages flagged \\Deleted (only those UIDs if given)."""
+    view = _view(ctx, account_id)
+    box = view.mailbox(mailbox_id)
+    q = select(MailItem).where(MailItem.sandbox_id == ctx.sandbox.id, MailItem.mailbox_id == box.id,
+                               MailItem.flags.contains("\\Deleted", autoescape=True))
+    items = [it for it in ctx.session.scalars(q.order_by(MailItem.uid)) if "\\Deleted" in _flags_set(it.flags)]
+    if uids is not None:
+        wanted = set(uids)
+        items = [it for it in items if it.uid in wanted]
+    removed = [it.uid for it in items]
+    if items:
+        _remove_items(ctx, items)
+    return {"expunged": removed}
+
+
+def _check_folder_name(name: str) -> str:
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    if not name or len(name) > 200 or any(c in name for c in "\r\n\x00*%") or name.startswith("/") or name.endswith("/") or "//" in name:
+        raise MailError("Tên thư mục không hợp lệ.", f"bad folder name {name!r}", code=501)
+    return name
+
+
+@action("mail.create_folder")
+def create_folder(ctx: ActionContext, *, account_id: int, name: str) -> dict:
+    view = _view(ctx, account_id)
+    name = _check_folder_name(name)
+    if name.upper() == "INBOX" or view.mailbox_by_name(name):
+        raise MailError(f"Thư mục «{name}» đã có.", f"folder {name!r} exists", code=550)
+    box = Mailbox(sandbox_id=ctx.sandbox.id, account_id=account_id, name=name, special_use=None,
+                  uidvalidity=_uidvalidity(ctx, account_id, name), uidnext=1, modseq=1, subscribed=True)
+    ctx.session.add(box)
+    ctx.session.flush()
+    return {"mailbox_id": box.id, "name": name}
+
+
+@action("mail.rename_folder")
+def rename_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int, new_name: str) -> dict:
+    view = _view(ctx, account_id)
+    box = view.mailbox(mailbox_id)
+    new_name = _check_folder_name(new_name)
+    if box.name == "INBOX" or box.special_use:
+        raise MailError("Không thể đổi tên thư mục hệ thống.", f"rename of {box.name!r}", code=550)
+    if new_name.upper() == "INBOX" or view.mailbox_by_name(new_name):
+        raise MailError(f"Thư mục «{new_name}» đã có.", f"folder {new_name!r} exists", code=550)
+    old = box.name
+    children = ctx.session.scalars(select(Mailbox).where(Mailbox.sandbox_id == ctx.sandbox.id, Mailbox.account_id == account_id,
+                                                         Mailbox.name.like(old.replace("%", "\\%").replace("_", "\\_") + "/%", escape="\\"))).all()
+    box.name = new_name
+    for child in children:
+        child.name = new_name + child.name[len(old):]
+    return {"mailbox_id": box.id, "name": new_name}
+
+
+@action("mail.delete_folder")
+def delete_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int) -> dict:
+    view = _view(ctx, account_id)
+    box = view.mailbox(mailbox_id)
+    if box.name == "INBOX" or box.special_use:
+        raise MailError("Không thể xoá thư mục hệ thống.", f"delete of {box.name!r}", code=550)
+    ctx.session.execute(MailItem.__table__.delete().where(MailItem.mailbox_id == box.id))
+    ctx.session.delete(box)
+    return {"deleted": box.name}
+
+
+@action("mail.subscribe")
+def subscribe(ctx: ActionContext, *, account_id: int, mailbox_id: int, subscribed: bool = True) -> dict:
+    box = _view(ctx, account_id).mailbox(mailbox_id)
+    box.subscribed = bool(subscribed)
+    return {"mailbox_id": box.id, "subscribed": box.subscribed}
+
+

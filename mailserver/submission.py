@@ -1,0 +1,172 @@
+"""Submission: one path for a message handed over for sending, from SMTP and from the webmail.
+
+The ``mail.submit`` action delivers to every recipient's INBOX inside the sandbox, files a
+copy in the sender's Sent folder when the door asks for it (the webmail does; SMTP clients
+file their own copy over IMAP, as with any real server), answers unknown recipients of the
+world's domains with a delivery status notification in the sender's INBOX, and records a
+``Submission``: the grader's evidence of what was sent, whatever the client's folders say.
+"""
+from __future__ import annotations
+
+import hashlib
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from sandbox.actions import ActionContext, action
+from sandbox.clock import VN_TZ
+
+from . import mime
+from .addresses import domain_of, normalize_address
+from .errors import MailError
+from .models import Submission
+from .store import (MailView, _account, _remove_items, account_in_sandbox, append_item, deliver_local,
+                    store_message, world_domains)
+
+MAX_RECIPIENTS = 100
+
+
+def _header_end(raw: bytes) -> int:
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        i = raw.find(sep)
+        if i >= 0:
+            return i + len(sep) // 2
+    return len(raw)
+
+
+def _has_header(raw: bytes, name: bytes) -> bool:
+    head = raw[:_header_end(raw)]
+    lname = name.lower() + b":"
+    return any(line.lower().startswith(lname) for line in head.splitlines())
+
+
+def complete_headers(raw: bytes, ctx: ActionContext, sender: str) -> bytes:
+    """Add Date and Message-ID when the client left them out, as a submission server does
+    (RFC 6409 §8). Ids are derived from the log position, so replay makes the same ones."""
+    extra = b""
+    if not _has_header(raw, b"Date"):
+        extra += b"Date: " + format_datetime(ctx.now.astimezone(VN_TZ)).encode() + b"\r\n"
+    if not _has_header(raw, b"Message-ID"):
+        token = hashlib.sha256(f"{ctx.sandbox.id}:{ctx.sandbox.log_seq}:{ctx.now.isoformat()}".encode()).hexdigest()[:24]
+        extra += f"Message-ID: <{token}@{domain_of(sender)}>\r\n".encode()
+    return extra + raw if extra else raw
+
+
+def trace_header(ctx: ActionContext, sender: str, via: str, client: str | None) -> bytes:
+    host = "mail." + domain_of(sender)
+    when = format_datetime(ctx.now.astimezone(VN_TZ))
+    src = {"smtp": f"from {client or 'client'} ({client or 'unknown'})", "webmail": "from webmail (127.0.0.1)"}.get(via, f"from {via}")
+    proto = "ESMTPSA" if via == "smtp" else "HTTP"
+    return (f"Return-Path: <{sender}>\r\nReceived: {src}\r\n\tby {host} (Sandbox) with {proto}\r\n"
+            f"\tid {ctx.sandbox.log_seq + 1:08d}; {when}\r\n").encode()
+
+
+def build_bounce(ctx: ActionContext, sender: str, original: bytes, failed: list[str]) -> bytes:
+    """A delivery status notification (RFC 3464), Vietnamese first, English below."""
+    postmaster = f"mailer-daemon@{domain_of(sender)}"
+    headers = mime.decoded_headers(original)
+    subject = headers.get("subject") or ""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = f"Hệ thống thư điện tử <{postmaster}>"
+    msg["To"] = sender
+    msg["Subject"] = f"Không gửi được thư: {subject}" if subject else "Không gửi được thư"
+    msg["Date"] = format_datetime(ctx.now.astimezone(VN_TZ))
+    token = hashlib.sha256(f"bounce:{ctx.sandbox.id}:{ctx.sandbox.log_seq}:{sender}".encode()).hexdigest()[:24]
+    msg["Message-ID"] = f"<{token}@{domain_of(sender)}>"
+    msg["Auto-Submitted"] = "auto-replied"
+    listing = "\n".join(f"    {a}" for a in failed)
+    msg.set_content(
+        "Thư của bạn KHÔNG được gửi tới các địa chỉ sau vì địa chỉ không tồn tại:\n\n"
+        f"{listing}\n\n"
+        "Hãy kiểm tra lại địa chỉ (lỗi chính tả, thiếu ký tự) rồi gửi lại.\n"
+        f"Tiêu đề thư: {subject}\n\n"
+        "----- English -----\n"
+        "Your message could not be delivered to the following addresses: the mailbox does not exist.\n\n"
+        f"{listing}\n"
+    )
+    status = "Reporting-MTA: dns; mail.{}\nArrival-Date: {}\n".format(domain_of(sender), format_datetime(ctx.now.astimezone(VN_TZ)))
+    for a in failed:
+        status += f"\nFinal-Recipient: rfc822; {a}\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <{a}>: Recipient address rejected: User unknown\n"
+    msg.make_mixed()
+    msg.replace_header("Content-Type", 'multipart/report; report-type="delivery-status"')
+    ds = EmailMessage(policy=SMTP)
+    ds.set_payload(status)
+    ds["Content-Type"] = "message/delivery-status"
+    msg.attach(ds)
+    head = original[:_header_end(original)]
+    orig = EmailMessage(policy=SMTP)
+    orig["Content-Type"] = "text/rfc822-headers"
+    orig["Content-Transfer-Encoding"] = "8bit"
+    orig.set_payload(head.decode("utf-8", "replace"))
+    msg.attach(orig)
+    return msg.as_bytes()
+
+
+@action("mail.submit")
+def submit(ctx: ActionContext, *, account_id: int, raw: str, rcpts: list[str], via: str,
+           mail_from: str | None = None, sent_copy: str | None = None, client: str | None = None,
+           replaces_draft: int | None = None) -> dict:
+    """Send a message from an account of this sandbox.
+
+    :param raw: blob hash of the message as it is delivered (no Bcc header).
+    :param rcpts: envelope recipients (To, CC and BCC together).
+    :param sent_copy: blob hash of the copy to file in Sent (with Bcc), or None to file none.
+    :param replaces_draft: item id of a draft this message came from; it leaves Drafts.
+    """
+    account = _account(ctx, account_id)
+    sender = normalize_address(mail_from or account.address)
+    if sender != account.address:
+        raise MailError(f"Bạn chỉ được gửi thư từ địa chỉ của mình ({account.address}).",
+                        f"sender {sender} is not {account.address}", code=553)
+    recipients = []
+    for r in rcpts:
+        a = normalize_address(r)
+        if a not in recipients:
+            recipients.append(a)
+    if not recipients:
+        raise MailError("Thư chưa có người nhận.", "no recipients", code=554)
+    if len(recipients) > MAX_RECIPIENTS:
+        raise MailError(f"Thư có quá nhiều người nhận (tối đa {MAX_RECIPIENTS}).", "too many recipients", code=452)
+    domains = world_domains(ctx.session, ctx.sandbox.id)
+    outside = [a for a in recipients if domain_of(a) not in domains]
+    if outside:
+        raise MailError(f"Không gửi được tới địa chỉ ngoài hệ thống: {', '.join(outside)}.",
+                        f"relay denied for {outside}", code=554)
+
+    original = ctx.blobs.get(raw)
+    if not original.strip():
+        raise MailError("Thư rỗng, không có nội dung.", "empty message", code=554)
+    body = complete_headers(original, ctx, sender)
+    delivered_raw = trace_header(ctx, sender, via, client) + body
+    outcome, bounced, data = [], [], None
+    for a in recipients:
+        target = account_in_sandbox(ctx.session, ctx.sandbox.id, a)
+        if target is None:
+            bounced.append(a)
+            outcome.append({"address": a, "status": "bounced", "account_id": None})
+            continue
+        data = data or store_message(ctx, delivered_raw)
+        item = deliver_local(ctx, target, data)
+        outcome.append({"address": a, "status": "delivered", "account_id": target.id, "item_id": item.id})
+    if data is None:
+        data = store_message(ctx, delivered_raw)
+    result = {"message_id": data.message_id, "delivered": [o["address"] for o in outcome if o["status"] == "delivered"],
+              "bounced": bounced}
+    view = MailView(ctx.session, ctx.sandbox.id, account.id)
+    if sent_copy is not None:
+        copy_raw = complete_headers(ctx.blobs.get(sent_copy), ctx, sender)
+        sent = append_item(ctx, view.special("\\Sent"), store_message(ctx, copy_raw), {"\\Seen"})
+        result["sent_item_id"] = sent.id
+    if replaces_draft:
+        old, _, box = view.item(int(replaces_draft))
+        if box.special_use == "\\Drafts":
+            _remove_items(ctx, [old])
+    if bounced:
+        dsn = store_message(ctx, build_bounce(ctx, sender, body, bounced))
+        result["bounce_item_id"] = append_item(ctx, view.special(None), dsn, set()).id
+    sub = Submission(sandbox_id=ctx.sandbox.id, account_id=account.id, data_id=data.id, at=ctx.now, via=via,
+                     mail_from=sender, recipients=outcome)
+    ctx.session.add(sub)
+    ctx.session.flush()
+    result["submission_id"] = sub.id
+    return result

@@ -1,0 +1,69 @@
+"""The composition of one running installation: settings, database, blob store, clock,
+dispatcher and login throttle, with every package's tables and actions registered.
+
+Everything above the kernel (web app, SMTP/IMAP servers, CLI, tests) starts from a Runtime.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .actions import Dispatcher
+from .blobs import BlobStore
+from .clock import Clock
+from .db import Database
+from .errors import RateLimited
+from .settings import Settings
+from .throttle import LoginThrottle
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    clock: Clock
+    dispatcher: Dispatcher
+    throttle: LoginThrottle
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, clock: Clock | None = None) -> "Runtime":
+        import mailserver.api as mail_api  # registers mail tables and actions
+        from . import models  # noqa: F401
+
+        settings = settings or Settings()
+        settings.ensure_dirs()
+        db = Database(settings.database_url)
+        db.create_all()
+        blobs = BlobStore(settings.blob_dir)
+        clock = clock or Clock()
+        events = mail_api.MailEvents()
+        dispatcher = Dispatcher(db, clock, blobs, services={"mail_events": events, "mail_notify": events.notify})
+        return cls(settings, db, blobs, clock, dispatcher, LoginThrottle())
+
+    @property
+    def secret(self) -> str:
+        return self.settings.get_secret_key()
+
+    @property
+    def mail_events(self):
+        return self.dispatcher.services["mail_events"]
+
+    def mail_login(self, login: str, password: str, client_address: str | None):
+        """Check a mail login through the throttle: an ``AccountRef``, or None when wrong;
+        raises ``RateLimited`` after too many failures."""
+        from mailserver.api import authenticate
+
+        self.throttle.check(login, client_address)
+        with self.db.read() as session:
+            ref = authenticate(session, self.secret, login, password)
+        if ref is None:
+            self.throttle.failed(login, client_address)
+        else:
+            self.throttle.succeeded(login)
+        return ref
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+__all__ = ["Runtime", "RateLimited"]

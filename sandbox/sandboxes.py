@@ -1,0 +1,33 @@
+"""Creating and finding sandbox records."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .clock import Clock
+from .db import Database
+from .errors import SandboxError
+from .models import Sandbox
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def get_or_create_sandbox(db: Database, clock: Clock, name: str, *, title: str = "", scenario: str = "", seed: int = 0) -> int:
+    """Return the id of the sandbox called ``name``, creating it if missing."""
+    if not _NAME_RE.match(name or ""):
+        raise SandboxError(f"Tên sandbox không hợp lệ: «{name}» (chỉ dùng chữ không dấu, số, '.', '_', '-').",
+                           f"bad sandbox name {name!r}")
+    with db.write() as s:
+        existing = s.scalar(select(Sandbox.id).where(Sandbox.name == name))
+        if existing is not None:
+            return existing
+        sb = Sandbox(name=name, title=title, scenario=scenario, seed=seed, created_at=clock.now())
+        s.add(sb)
+        s.flush()
+        return sb.id
+
+
+def find_sandbox(session: Session, name: str) -> Sandbox | None:
+    return session.scalar(select(Sandbox).where(Sandbox.name == name))

@@ -1,0 +1,45 @@
+"""Runs the web app (waitress) and the mail servers in one process: a trainer's laptop
+needs nothing else. At contest scale each part runs as its own process
+(``sandbox serve web|smtp``) against PostgreSQL."""
+from __future__ import annotations
+
+import signal
+import threading
+
+from .runtime import Runtime
+
+
+def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: set[str], *,
+          announce=print, ready: threading.Event | None = None) -> None:
+    """Start the chosen components and block until SIGINT/SIGTERM."""
+    stop = threading.Event()
+    smtp = None
+    web = None
+    try:
+        if "smtp" in components:
+            from mailserver.smtp import SubmissionController
+            smtp = SubmissionController(rt, host, smtp_port)
+            smtp.start()
+            announce(f"SMTP (submission, AUTH required): {host}:{smtp_port}")
+        if "web" in components:
+            from waitress.server import create_server
+
+            from .web import create_app
+            web = create_server(create_app(rt), host=host, port=http_port, threads=8, ident="Sandbox")
+            announce(f"Web: http://{host}:{http_port}/")
+            threading.Thread(target=web.run, name="web", daemon=True).start()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                signal.signal(sig, lambda *_: stop.set())
+            except ValueError:  # not the main thread (tests)
+                pass
+        if ready is not None:
+            ready.set()
+        announce("Sẵn sàng. Nhấn Ctrl+C để dừng.")
+        stop.wait()
+    finally:
+        if web is not None:
+            web.close()
+        if smtp is not None:
+            smtp.stop()
+        rt.close()

@@ -1,0 +1,99 @@
+"""The Flask app factory: one blueprint per tool, Vietnamese pages, CSRF on every form."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from sandbox import vnformat
+from sandbox.errors import SandboxError
+from sandbox.runtime import Runtime
+
+csrf = CSRFProtect()
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Flask:
+    runtime = runtime or Runtime.open()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=runtime.secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="sandbox_session",
+        MAX_CONTENT_LENGTH=runtime.settings.max_message_size + 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # an exam page stays open for the whole shift
+        MAIL_PAGE_SIZE=50,
+    )
+    app.config.update(config or {})
+    app.extensions["sandbox_runtime"] = runtime
+    csrf.init_app(app)
+
+    from . import auth
+    from mailserver.webmail import bp as webmail_bp
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(webmail_bp, url_prefix="/mail")
+    auth.init_app(app)
+
+    app.add_template_filter(vnformat.number, "vn_number")
+    app.add_template_filter(vnformat.percent, "vn_percent")
+    app.add_template_filter(vnformat.date_time, "vn_datetime")
+    app.add_template_filter(vnformat.short_date, "vn_date")
+    app.add_template_filter(vnformat.long_date, "vn_long_date")
+    app.add_template_filter(vnformat.file_size, "vn_size")
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("webmail.index"))
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                "script-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
+        return resp
+
+    def error_page(status: int, title: str, message: str):
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(SandboxError)
+    def sandbox_error(e: SandboxError):
+        if request.method == "POST" and e.status < 500 and request.referrer:
+            flash(e.message_vi, "error")
+            return redirect(request.referrer)
+        return error_page(e.status, "Không thực hiện được", e.message_vi)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return error_page(400, "Phiên làm việc đã hết hạn",
+                          "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang rồi thử lại.")
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return error_page(404, "Không tìm thấy trang", "Trang hoặc nội dung bạn yêu cầu không tồn tại.")
+
+    @app.errorhandler(405)
+    def not_allowed(e):
+        return error_page(405, "Không được phép", "Thao tác này không được hỗ trợ ở địa chỉ này.")
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return error_page(413, "Tệp quá lớn",
+                          f"Tổng dung lượng gửi lên vượt quá giới hạn {vnformat.file_size(runtime.settings.max_message_size)}.")
+
+    @app.errorhandler(500)
+    def server_error(e):
+        log.exception("server error")
+        return error_page(500, "Lỗi hệ thống", "Đã có lỗi xảy ra. Dữ liệu của bạn không bị mất; vui lòng thử lại.")
+
+    return app
+
+
+def runtime() -> Runtime:
+    from flask import current_app
+    return current_app.extensions["sandbox_runtime"]

@@ -1,0 +1,1 @@
+"""signing: see DESIGN.md §2 (built in a later issue)."""

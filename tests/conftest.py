@@ -1,0 +1,165 @@
+"""Shared fixtures: a Runtime on SQLite and on the throwaway PostgreSQL of ``make test``,
+worlds built through the real actions, our SMTP server and web app on loopback ports, a
+``sandbox serve`` subprocess, and Playwright on Debian's Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox.runtime import Runtime
+from sandbox.settings import Settings
+
+from .factories import make_world
+
+PG_URL = os.environ.get("SANDBOX_TEST_POSTGRES_URL")
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"port {port} did not open")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'sandbox.db'}"
+    if not PG_URL:
+        pytest.skip("PostgreSQL not started (run through `make test`, which sets SANDBOX_TEST_POSTGRES_URL)")
+    _reset_postgres(PG_URL)
+    return PG_URL
+
+
+def open_runtime(tmp_path: Path, kind: str = "sqlite") -> Runtime:
+    settings = Settings(data_dir=tmp_path / "data", database_url=_database_url(kind, tmp_path))
+    settings.secret_key = "test-secret"
+    return Runtime.open(settings)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def runtime(request, tmp_path):
+    """A Runtime on each database the product supports."""
+    rt = open_runtime(tmp_path, request.param)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def sqlite_runtime(tmp_path):
+    rt = open_runtime(tmp_path, "sqlite")
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def world(runtime):
+    return make_world(runtime)
+
+
+@pytest.fixture
+def smtp_server(runtime):
+    from mailserver.smtp import SubmissionController
+    ctl = SubmissionController(runtime, "127.0.0.1", free_port())
+    ctl.start()
+    yield ctl
+    ctl.stop()
+
+
+@pytest.fixture
+def live_server(sqlite_runtime):
+    """The web app (threaded WSGI server) and SMTP on free loopback ports, SQLite."""
+    from werkzeug.serving import make_server
+
+    from mailserver.smtp import SubmissionController
+    from sandbox.web import create_app
+
+    app = create_app(sqlite_runtime)
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    smtp = SubmissionController(sqlite_runtime, "127.0.0.1", free_port())
+    smtp.start()
+
+    class Live:
+        url = f"http://127.0.0.1:{srv.server_port}"
+        runtime = sqlite_runtime
+        smtp_port = smtp.port
+
+    yield Live
+    smtp.stop()
+    srv.shutdown()
+
+
+@pytest.fixture
+def serve_process(tmp_path):
+    """`sandbox serve` as a subprocess on free ports, with a world made by the CLI."""
+    data = tmp_path / "served"
+    env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    env.pop("SANDBOX_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "sandbox.cli"]
+    for address, name in [("lanhdao@cantho.gov.vn", "Nguyễn Văn An"), ("vanthu@cantho.gov.vn", "Lê Thị Thư"),
+                          ("truongphong@cantho.gov.vn", "Trần Minh Khoa")]:
+        subprocess.run(cli + ["account", "add", "ts001", address, "--password", "MatKhau@123", "--name", name],
+                       env=env, check=True, capture_output=True)
+    http_port, smtp_port = free_port(), free_port()
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen(cli + ["serve", "--http-port", str(http_port), "--smtp-port", str(smtp_port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_port(smtp_port, proc=proc)
+        wait_port(http_port, proc=proc)
+    except Exception:
+        proc.kill()
+        raise RuntimeError((tmp_path / "serve.log").read_text())
+
+    class Served:
+        http_url = f"http://127.0.0.1:{http_port}"
+        smtp = smtp_port
+        data_dir = data
+        password = "MatKhau@123"
+        process = proc
+
+    yield Served
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

@@ -1,0 +1,24 @@
+"""Reading a world's mail in tests, through the store's public read API."""
+from __future__ import annotations
+
+from mailserver.api import MailView
+from sandbox.actions import verify_chain
+
+
+def inbox(rt, ref, use=None):
+    """[(subject, from_address, flags, raw)] of a folder (INBOX by default), oldest first."""
+    with rt.db.read() as s:
+        view = MailView(s, ref.sandbox_id, ref.id)
+        box = view.special(use)
+        rows, _ = view.items(box, limit=1000)
+        return [(d.subject, d.from_address, it.flags, view.raw(d, rt.blobs)) for it, d in reversed(rows)]
+
+
+def counts(rt, ref):
+    with rt.db.read() as s:
+        return {f.box.name: f.total for f in MailView(s, ref.sandbox_id, ref.id).folders()}
+
+
+def chain_ok(rt, sandbox_id) -> bool:
+    with rt.db.read() as s:
+        return verify_chain(s, sandbox_id) == (True, None)
