@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import logging
 import unicodedata
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.controller import Controller
@@ -31,6 +32,9 @@ from .store import world_domains
 from .tls import server_ssl_context
 
 log = logging.getLogger(__name__)
+# Cleartext AUTH is allowed on loopback only (see SubmissionController); aiosmtpd warns on
+# every connection about it.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
 
 
 def ascii_vi(text: str) -> str:

@@ -9,9 +9,9 @@ world's domains with a delivery status notification in the sender's INBOX, and r
 from __future__ import annotations
 
 import hashlib
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+import base64
+from email.header import Header
+from email.utils import format_datetime, formataddr
 
 from sandbox.actions import ActionContext, action
 from sandbox.clock import VN_TZ
@@ -63,43 +63,35 @@ def trace_header(ctx: ActionContext, sender: str, via: str, client: str | None) 
 
 def build_bounce(ctx: ActionContext, sender: str, original: bytes, failed: list[str]) -> bytes:
     """A delivery status notification (RFC 3464), Vietnamese first, English below."""
-    postmaster = f"mailer-daemon@{domain_of(sender)}"
-    headers = mime.decoded_headers(original)
-    subject = headers.get("subject") or ""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = f"Hệ thống thư điện tử <{postmaster}>"
-    msg["To"] = sender
-    msg["Subject"] = f"Không gửi được thư: {subject}" if subject else "Không gửi được thư"
-    msg["Date"] = format_datetime(ctx.now.astimezone(VN_TZ))
+    domain = domain_of(sender)
+    subject = mime.decoded_headers(original).get("subject") or ""
+    when = format_datetime(ctx.now.astimezone(VN_TZ))
     token = hashlib.sha256(f"bounce:{ctx.sandbox.id}:{ctx.sandbox.log_seq}:{sender}".encode()).hexdigest()[:24]
-    msg["Message-ID"] = f"<{token}@{domain_of(sender)}>"
-    msg["Auto-Submitted"] = "auto-replied"
-    listing = "\n".join(f"    {a}" for a in failed)
-    msg.set_content(
-        "Thư của bạn KHÔNG được gửi tới các địa chỉ sau vì địa chỉ không tồn tại:\n\n"
-        f"{listing}\n\n"
-        "Hãy kiểm tra lại địa chỉ (lỗi chính tả, thiếu ký tự) rồi gửi lại.\n"
-        f"Tiêu đề thư: {subject}\n\n"
-        "----- English -----\n"
-        "Your message could not be delivered to the following addresses: the mailbox does not exist.\n\n"
-        f"{listing}\n"
-    )
-    status = "Reporting-MTA: dns; mail.{}\nArrival-Date: {}\n".format(domain_of(sender), format_datetime(ctx.now.astimezone(VN_TZ)))
+    boundary = f"=_dsn_{token[:16]}"
+    listing = "\r\n".join(f"    {a}" for a in failed)
+    text = ("Thư của bạn KHÔNG được gửi tới các địa chỉ sau vì địa chỉ không tồn tại:\r\n\r\n"
+            f"{listing}\r\n\r\nHãy kiểm tra lại địa chỉ (lỗi chính tả, thiếu ký tự) rồi gửi lại.\r\n"
+            f"Tiêu đề thư: {subject}\r\n\r\n----- English -----\r\n"
+            "Your message could not be delivered to the following addresses: the mailbox does not exist.\r\n\r\n"
+            f"{listing}\r\n")
+    status = f"Reporting-MTA: dns; mail.{domain}\r\nArrival-Date: {when}\r\n"
     for a in failed:
-        status += f"\nFinal-Recipient: rfc822; {a}\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <{a}>: Recipient address rejected: User unknown\n"
-    msg.make_mixed()
-    msg.replace_header("Content-Type", 'multipart/report; report-type="delivery-status"')
-    ds = EmailMessage(policy=SMTP)
-    ds.set_payload(status)
-    ds["Content-Type"] = "message/delivery-status"
-    msg.attach(ds)
-    head = original[:_header_end(original)]
-    orig = EmailMessage(policy=SMTP)
-    orig["Content-Type"] = "text/rfc822-headers"
-    orig["Content-Transfer-Encoding"] = "8bit"
-    orig.set_payload(head.decode("utf-8", "replace"))
-    msg.attach(orig)
-    return msg.as_bytes()
+        status += (f"\r\nFinal-Recipient: rfc822; {a}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+                   f"Diagnostic-Code: smtp; 550 5.1.1 <{a}>: Recipient address rejected: User unknown\r\n")
+    head = original[:_header_end(original)].rstrip(b"\r\n").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    title = f"Không gửi được thư: {subject}" if subject else "Không gửi được thư"
+    out = (
+        f"From: {formataddr(('Hệ thống thư điện tử', f'mailer-daemon@{domain}'), charset='utf-8')}\r\n"
+        f"To: <{sender}>\r\nSubject: {Header(title, 'utf-8').encode()}\r\nDate: {when}\r\n"
+        f"Message-ID: <{token}@{domain}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    ).encode()
+    out += base64.encodebytes(text.encode()).replace(b"\n", b"\r\n")
+    out += (f"\r\n--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n{status}"
+            f"\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n").encode()
+    out += head + f"\r\n\r\n--{boundary}--\r\n".encode()
+    return out
 
 
 @action("mail.submit")

@@ -1,7 +1,9 @@
 """Test factories: worlds built through the real actions, as the product builds them."""
 from __future__ import annotations
 
+import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from mailserver import api as mail_api
@@ -38,13 +40,13 @@ def make_world(rt: Runtime, name: str = "ts001", password: str = PASSWORD, peopl
 
 def make_message(sender: str, to: list[str], subject: str = "Thư thử nghiệm", body: str = "Nội dung thư.\n",
                  cc: list[str] | None = None, attachments: list[tuple[str, str, bytes]] | None = None) -> bytes:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(__import__("datetime").datetime(2024, 6, 3, 8, 30, tzinfo=__import__("datetime").timezone.utc))
+    msg["Date"] = format_datetime(datetime.datetime(2024, 6, 3, 8, 30, tzinfo=datetime.timezone.utc))
     msg["Message-ID"] = make_msgid(domain="cantho.gov.vn")
     msg.set_content(body)
     for filename, ctype, data in attachments or []:

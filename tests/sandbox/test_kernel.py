@@ -27,8 +27,8 @@ def _note(ctx, *, text: str, fail: bool = False) -> dict:
 
 def test_blob_store_is_content_addressed(tmp_path):
     store = BlobStore(tmp_path / "blobs")
-    a = store.put(b"Công văn")
-    assert store.put(b"Công văn") == a
+    a = store.put("Công văn".encode())
+    assert store.put("Công văn".encode()) == a
     assert store.get(a) == "Công văn".encode()
     assert store.size(a) == len("Công văn".encode())
     assert not list((tmp_path / "blobs").rglob(".tmp-*"))
