@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from . import smtp_ingest, webmail_pages
+from . import login_storm, smtp_ingest, webmail_pages
 
-BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages}
+BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages, "login": login_storm}
 
 
 def main(argv: list[str]) -> None:

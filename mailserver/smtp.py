@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 import unicodedata
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -51,9 +52,12 @@ def reply(code: int, enhanced: str, english: str, vietnamese: str = "") -> str:
 class SubmissionHandler:
     """aiosmtpd handler: only the hooks we need (MAIL, RCPT, DATA) and the authenticator."""
 
+    DOMAIN_CACHE_SECONDS = 5.0
+
     def __init__(self, runtime, executor: ThreadPoolExecutor):
         self.rt = runtime
         self.executor = executor
+        self._domains_cache: dict[int, tuple[float, set[str]]] = {}
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -96,7 +100,7 @@ class SubmissionHandler:
             return reply(553, "5.1.3", f"Bad recipient address <{address}>", "Dia chi nguoi nhan khong hop le")
         if len(envelope.rcpt_tos) >= 100:
             return reply(452, "4.5.3", "Too many recipients", "Qua nhieu nguoi nhan")
-        domains = await self._run(self._domains, account.sandbox_id)
+        domains = await self._domains(account.sandbox_id)
         if domain_of(rcpt) not in domains:
             return reply(554, "5.7.1", f"<{rcpt}>: Relay access denied",
                          "Khong chuyen thu ra ngoai he thong")
@@ -104,7 +108,17 @@ class SubmissionHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
-    def _domains(self, sandbox_id: int) -> set[str]:
+    async def _domains(self, sandbox_id: int) -> set[str]:
+        """The world's domains, cached for a few seconds: every RCPT asks, they rarely change."""
+        now = time.monotonic()
+        hit = self._domains_cache.get(sandbox_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        domains = await self._run(self._read_domains, sandbox_id)
+        self._domains_cache[sandbox_id] = (now + self.DOMAIN_CACHE_SECONDS, domains)
+        return domains
+
+    def _read_domains(self, sandbox_id: int) -> set[str]:
         with self.rt.db.read() as session:
             return world_domains(session, sandbox_id)
 

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sandbox import vnformat
 from sandbox.errors import SandboxError
 from sandbox.runtime import Runtime
+from sandbox.webkit import current_runtime
 
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
@@ -94,6 +95,4 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     return app
 
 
-def runtime() -> Runtime:
-    from flask import current_app
-    return current_app.extensions["sandbox_runtime"]
+runtime = current_runtime

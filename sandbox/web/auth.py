@@ -2,11 +2,10 @@
 ``address`` or ``sandbox/address``); the session keeps its id and is checked each request."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from sandbox.errors import RateLimited
+from sandbox.webkit import login_required  # noqa: F401  (re-exported)
 
 bp = Blueprint("auth", __name__)
 
@@ -31,16 +30,6 @@ def init_app(app) -> None:
     @app.context_processor
     def inject_user():
         return {"current_account": g.get("account")}
-
-
-def login_required(view):
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if g.get("account") is None:
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _safe_next(target: str | None) -> str | None:

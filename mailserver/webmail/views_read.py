@@ -1,0 +1,100 @@
+"""Reading a message: headers, text or sanitised HTML body, attachments as downloads."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+from flask import Response, abort, redirect, render_template, request, url_for
+
+from sandbox.webkit import login_required
+
+from . import bp
+from .common import OpenedMessage, dispatch, folder_url, has_flag, mail_view
+from .compose import header_addresses
+from .sanitize import body_document, sanitize_html
+
+BODY_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+PART_NUMBER = re.compile(r"\d{1,4}(\.\d{1,4}){0,8}")
+
+
+def _cid_resolver(message: OpenedMessage):
+    by_cid = {a["content_id"].strip("<>"): a for a in message.parts.get("attachments", []) if a.get("content_id")}
+
+    def resolve(content_id: str):
+        found = by_cid.get(content_id)
+        return (found["content_type"], message.payload(found["part"])) if found else None
+
+    return resolve
+
+
+@bp.get("/message/<int:item_id>")
+@login_required
+def read(item_id: int):
+    """Đọc thư (mở thư là đánh dấu đã đọc)."""
+    with mail_view() as view:
+        item, _, box = view.item(item_id)
+        if box.special_use == "\\Drafts":
+            return redirect(url_for("webmail.compose", draft=item_id))
+        unseen = not has_flag(item, "\\Seen")
+    if unseen:
+        dispatch("mail.set_flags", item_ids=[item_id], add=["\\Seen"])
+    with mail_view() as view:
+        message = OpenedMessage(view, item_id)
+        html_body = message.parts.get("html")
+        show_html = bool(html_body) and request.args.get("view") != "text"
+        blocked = show_html and sanitize_html(html_body).blocked_remote
+        return render_template(
+            "webmail/message.html", folders=view.folders(), message=message, box=message.box,
+            headers=message.headers, bcc=header_addresses(message.raw, "Bcc"), show_html=show_html,
+            has_html=bool(html_body), blocked_remote=blocked, text=message.text,
+            back=folder_url(message.box.id),
+        )
+
+
+@bp.get("/message/<int:item_id>/body")
+@login_required
+def body(item_id: int):
+    """Nội dung HTML đã làm sạch, hiển thị trong khung cô lập (sandbox) của trang đọc thư."""
+    with mail_view() as view:
+        message = OpenedMessage(view, item_id)
+        safe = sanitize_html(message.parts.get("html") or "", _cid_resolver(message))
+    resp = Response(body_document(safe.html), mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = BODY_CSP
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+def ascii_fallback(filename: str) -> str:
+    """The file name without diacritics, for clients that ignore ``filename*``."""
+    plain = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    plain = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in plain)
+    return plain.strip() or "tep-dinh-kem"
+
+
+def content_disposition(filename: str) -> str:
+    return f"attachment; filename=\"{ascii_fallback(filename)}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@bp.get("/message/<int:item_id>/part/<part>")
+@login_required
+def attachment(item_id: int, part: str):
+    """Tải tệp đính kèm (luôn tải về, không mở trong trình duyệt)."""
+    if not PART_NUMBER.fullmatch(part):
+        abort(404)
+    with mail_view() as view:
+        message = OpenedMessage(view, item_id)
+        info = message.attachment(part)
+        data = message.payload(part)
+    filename = unicodedata.normalize("NFC", info.get("filename") or f"tep-dinh-kem-{part}")
+    content_type = info.get("content_type") or "application/octet-stream"
+    if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", content_type):
+        content_type = "application/octet-stream"
+    resp = Response(data, mimetype=content_type)
+    resp.headers["Content-Disposition"] = content_disposition(filename)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
