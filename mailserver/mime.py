@@ -270,7 +270,7 @@ def _mailbox(p, out, fill):
     name, r = p.phrase()
     if r > 0 and p.peek() == "<":
         a[0] = name or None
-        if _angle(p, a) < 0:
+        if _angle(p, a, fill) < 0 and fill:
             a[3] = "SYNTAX_ERROR"
         r = 1 if p.i < p.n else 0
     else:
@@ -302,7 +302,7 @@ def _mailbox(p, out, fill):
     return r
 
 
-def _angle(p, a):
+def _angle(p, a, fill):
     p.i += 1
     if p.lwsp() <= 0:
         return -1
@@ -319,7 +319,7 @@ def _angle(p, a):
         if p.peek() == ":":
             p.i += 1
         else:
-            a[1] = "INVALID_ROUTE"
+            a[1] = "INVALID_ROUTE" if fill else None
         if p.lwsp() <= 0:
             return -1
     if p.peek() != ">":

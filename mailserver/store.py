@@ -202,7 +202,7 @@ def store_message(ctx: ActionContext, raw: bytes) -> MessageData:
         from_name=(first_from[0] or "")[:300], from_address=(first_from[1] or "")[:320],
         to_text=", ".join(f"{n} <{a}>" if n else a for n, a in headers.get("to") or [])[:4000],
         cc_text=", ".join(f"{n} <{a}>" if n else a for n, a in headers.get("cc") or [])[:4000],
-        date=headers.get("date"), message_id=(headers.get("message_id") or "")[:998],
+        date=as_utc(headers["date"]) if headers.get("date") else None, message_id=(headers.get("message_id") or "")[:998],
         has_attachments=any(not a.get("inline") for a in parts.get("attachments", [])),
         search_text=mime.searchable_text(raw, structure),
         preview=" ".join(text.split())[:200],

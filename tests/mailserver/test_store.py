@@ -119,3 +119,16 @@ def test_directory_lists_people_of_this_world_only(runtime):
         assert ("Lê Thị Thư", "vanthu@cantho.gov.vn") in people
         assert all(addr.endswith("@cantho.gov.vn") for _, addr in people)
         assert MailView(s, a.sandbox_id, a["lanhdao"].id).directory("TRẦN") == [("Trần Minh Khoa", "truongphong@cantho.gov.vn")]
+
+
+def test_message_dates_keep_their_instant(world, runtime):
+    from datetime import datetime, timezone
+
+    from sandbox.clock import as_utc
+    raw = make_message("vanthu@cantho.gov.vn", ["lanhdao@cantho.gov.vn"], subject="Giờ Việt Nam").replace(
+        b"Date: Mon, 03 Jun 2024 08:30:00 +0000", b"Date: Mon, 03 Jun 2024 08:30:00 +0700")
+    mail_api.submit(runtime.dispatcher, runtime.blobs, world["vanthu"], raw, ["lanhdao@cantho.gov.vn"], via="smtp")
+    with runtime.db.read() as s:
+        view = MailView(s, world.sandbox_id, world["lanhdao"].id)
+        [(_, data)] = view.items(view.special(None))[0]
+        assert as_utc(data.date) == datetime(2024, 6, 3, 1, 30, tzinfo=timezone.utc)
