@@ -452,7 +452,10 @@ class _Parser:
         self.count += 1
         hend, hit = _header_end(raw, hstart, prio and (lambda pos: self.boundary_at(pos, prio)))
         bstart = hend
-        p = _mime(_headers(raw, hstart, hend), child, digest)
+        hdrs = _headers(raw, hstart, hend)
+        p = _mime(hdrs, child, digest)
+        if not child:
+            p["_env"] = hdrs              # a message's own header: the caller builds its envelope
         limit = depth >= MAX_DEPTH or self.count >= MAX_PARTS
         rfc822 = p["type"] == "message" and p["subtype"] == "rfc822" and not limit
         anc = None
@@ -474,8 +477,7 @@ class _Parser:
         elif rfc822:
             if bstart < n and not (prio and self.boundary_at(bstart, prio)):
                 emb, hit, anc = self.part(bstart, stack, False, False, depth + 1)
-                p["message"] = {"envelope": _envelope(_headers(raw, emb["hstart"], emb["hend"])),
-                                "root": emb}
+                p["message"] = {"envelope": _envelope(emb.pop("_env")), "root": emb}
             elif bstart < n:
                 hit = self.boundary_at(bstart, prio)
         else:
@@ -591,7 +593,7 @@ def parse_structure(raw: bytes) -> dict:
     root = _Parser(raw).part(0, [], False, False, 0)[0]
     lf = raw.count(b"\n")
     bare = lf - raw.count(b"\r\n")
-    out = {"envelope": _envelope(_headers(raw, root["hstart"], root["hend"])), "root": root,
+    out = {"envelope": _envelope(root.pop("_env")), "root": root,
            "size": len(raw), "vsize": len(raw) + bare, "lines": lf, "bare_lf": bare > 0}
     return _nul_free(out) if b"\x00" in raw else out
 
@@ -869,10 +871,22 @@ def _filename(d: dict):
     return None
 
 
+_NOT_B64 = bytes(sorted(set(range(256)) - set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")))
+
+
 def _b64(data: bytes) -> bytes:
-    data = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    """Lenient base64: ignore anything outside the alphabet, mend a broken tail."""
+    data = data.translate(None, _NOT_B64)
     data = data[:len(data) - (len(data) % 4 == 1)]
     return base64.b64decode(data + b"=" * (-len(data) % 4))
+
+
+def _decoded_size(raw: bytes, part: dict) -> int:
+    if part["encoding"].lower() == "base64":     # exact, without decoding
+        n = len(raw[part["bstart"]:part["bend"]].translate(None, _NOT_B64))
+        n -= n % 4 == 1
+        return n // 4 * 3 + (n % 4 and n % 4 - 1)
+    return len(_decoded(raw, part))
 
 
 def _decoded(raw: bytes, part: dict) -> bytes:
@@ -952,7 +966,7 @@ def body_parts(raw: bytes, structure: dict, _sizes: bool = True) -> dict:
             name = "part-%s%s" % (num, ext)
         cid = p["id"].strip().strip("<>") if p["id"] else None
         atts.append({"part": num, "filename": name, "content_type": ctype,
-                     "size": len(_decoded(raw, p)) if _sizes else None, "inline": disp == "inline" or
+                     "size": _decoded_size(raw, p) if _sizes else None, "inline": disp == "inline" or
                      (not disp and cid is not None), "content_id": cid})
     if text is None:
         text = _strip_html(html_body) if html_body else ""
