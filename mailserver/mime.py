@@ -1,20 +1,39 @@
 """Parse a raw RFC 5322 message once, at delivery, into a JSON-serialisable structure.
 
-The structure lets the IMAP server answer ENVELOPE, BODYSTRUCTURE and BODY[section]
-from byte offsets without re-parsing, with Dovecot 2.3's answers (checked against
-dovecot-imapd 2.3.19 on many sample messages), and gives the webmail decoded views.
+The IMAP server answers ENVELOPE, BODYSTRUCTURE and BODY[section] from the stored
+structure and byte offsets without re-parsing; its answers are Dovecot 2.3's (compared
+byte for byte with dovecot-imapd 2.3.19 on hand-made, generated and fuzzed messages,
+including its handling of broken input).  The webmail gets decoded views.
 
-Conventions (read before using the structure):
-* Raw header strings (envelope fields, MIME parameters, Content-ID, ...) are the header
-  bytes decoded as latin-1, so every byte survives JSON; ``raw_text(s)`` gives the bytes
-  back.  Folding line breaks are kept, not unfolded: Dovecot's ENVELOPE output depends
-  on them (a folded Subject is sent as a literal).  NUL bytes in headers become U+FFFD
-  (as UTF-8 bytes), as Dovecot does.
-* MIME names and values keep their original case (Dovecot sends ``"TEXT" "Plain"`` when
-  the header says so); ``type``/``subtype`` are lower-cased copies for application code,
-  ``raw_type`` holds the written form (None when there was no usable Content-Type).
-* Offsets index the raw bytes.  ``size`` of a part is the body size as IMAP sees it: bare
-  LF counted as CRLF, since ``section_bytes`` returns CRLF line endings (Dovecot does).
+parse_structure(raw) -> {"envelope": ENV, "root": PART, "size": len(raw),
+    "vsize": RFC822.SIZE (bare LF counted as CRLF), "lines": LF count, "bare_lf": bool}
+
+ENV: "date", "subject", "in_reply_to", "message_id": raw str or None; "from", "sender",
+    "reply_to", "to", "cc", "bcc": None or [[name, adl, mailbox, host], ...] with RFC 3501
+    group markers ([None, None, group, None] ... [None, None, None, None]) and Dovecot's
+    fillers for broken addresses (MISSING_MAILBOX, MISSING_DOMAIN, SYNTAX_ERROR,
+    INVALID_ROUTE).  Sender and Reply-To default to From.  Like Dovecot, the last
+    Subject/Date/Message-ID/In-Reply-To wins and repeated address headers add up.
+
+PART: "hstart"/"hend" header block (hend = body start, after the blank line);
+    "bstart"/"bend" body; the CRLF before a boundary line belongs to the boundary.
+    "type"/"subtype": lower-case; "raw_type": [type, subtype] as written (None if absent;
+    ["", ""] if unparsable, as Dovecot); "params": [[name, value], ...] with names and
+    values as written, plain ones in header order, then RFC 2231 ones merged and sorted
+    by name (Dovecot's order; "charset" "us-ascii" is added only when serialising text
+    parts, as Dovecot does); "charset": lower-case, text/* only; "encoding" (default
+    "7bit"), "id", "description", "md5", "location": as written or None; "language":
+    [tag, ...] or None; "disposition": [type, params or None] or None; "size": body size
+    (bare LF counted as CRLF, as IMAP sees it); "lines": LF count for text/* and
+    message/rfc822, else None; "filename": decoded, NFC, or None.  multipart/* parts have
+    "parts" (possibly empty); message/rfc822 parts have "message": {"envelope", "root"}
+    with offsets into the outer bytes.
+
+Raw header strings are the header bytes decoded as latin-1, so every byte survives JSON
+(raw_text(s) gives the bytes back); folding line breaks are kept, since Dovecot's output
+depends on them (a folded Subject goes out as a literal).  NUL in headers is stored as
+U+FFFD in UTF-8 (Dovecot's replacement), so PostgreSQL's jsonb accepts the structure.
+section_bytes returns CRLF line endings and NUL as 0x80, as Dovecot sends them.
 """
 from __future__ import annotations
 
@@ -30,11 +49,11 @@ import unicodedata
 import urllib.parse
 
 __all__ = ["MimeError", "parse_structure", "raw_text", "imap_envelope", "imap_bodystructure",
-           "section_bytes", "decoded_headers", "body_parts", "part_payload", "search_fold",
-           "searchable_text"]
+           "section_bytes", "decoded_headers", "decode_words", "body_parts", "part_payload",
+           "search_fold", "searchable_text"]
 
-MAX_DEPTH = 100          # Dovecot's default max nested MIME parts
-MAX_PARTS = 10000        # Dovecot's default max total MIME parts
+MAX_DEPTH = 100          # Dovecot's default message_max_nested_mime_parts (root included)
+MAX_PARTS = 10000        # Dovecot's default message_max_total_mime_parts
 _ATEXT = frozenset("!#$%&'*+-/=?^_`{|}~") | {chr(c) for c in range(48, 58)} | \
     {chr(c) for c in range(65, 91)} | {chr(c) for c in range(97, 123)} | {chr(c) for c in range(128, 256)}
 _TOKEN = (_ATEXT - frozenset("/=?")) | {"."}
@@ -76,20 +95,12 @@ class _P:
             c = s[i]
             if c in " \t\r\n":
                 i += 1
-            elif c == "(":
-                depth, i, buf = 1, i + 1, []
-                while i < n and depth:
-                    c = s[i]
-                    if c == "\\" and i + 1 < n:
-                        buf.append(s[i + 1]); i += 2; continue
-                    depth += (c == "(") - (c == ")")
-                    if depth:
-                        buf.append(c)
-                    i += 1
-                if depth:
-                    self.i = n
+            elif c == "(":                        # comment, kept for address names
+                self.i = i
+                self.comment, ok = self._delimited(")", nest=True)
+                if not ok:
                     return -1
-                self.comment = "".join(ch for ch in buf if ch not in "\r\n")
+                i = self.i
             else:
                 break
         self.i = i
@@ -105,20 +116,38 @@ class _P:
     def token(self):
         return self.run(_TOKEN), self.lwsp()
 
-    def quoted(self):
-        s, i, n, buf = self.s, self.i + 1, self.n, []
+    def _delimited(self, close, nest=False):
+        """Read a quoted string or comment opened at self.i: (content, ok).  Escapes are
+        undone and folding (CR)LF dropped; if unterminated, the content is what Dovecot
+        had flushed: up to the last escape or line break."""
+        s, i, n, buf, flushed, depth = self.s, self.i + 1, self.n, [], 0, 1
         while i < n:
             c = s[i]
-            if c == "\\" and i + 1 < n:
-                buf.append(s[i + 1]); i += 2; continue
-            if c == '"':
+            if c == "\\":
+                if i + 1 >= n:
+                    break
+                flushed = len(buf)
+                buf.append(s[i + 1])
+                i += 2
+                continue
+            if c == "\n":
+                if buf and buf[-1] == "\r":
+                    buf.pop()
+                flushed = len(buf)
+            elif c == close and depth == 1:
                 self.i = i + 1
-                return "".join(buf), self.lwsp()
-            if c not in "\r\n":
+                return "".join(buf), True
+            else:
+                if nest:
+                    depth += (c == "(") - (c == ")")
                 buf.append(c)
             i += 1
         self.i = n
-        return "".join(buf), -1
+        return "".join(buf[:flushed]), False
+
+    def quoted(self):
+        text, ok = self._delimited('"')
+        return text, self.lwsp() if ok else -1
 
     def dot_atom(self):
         if self.peek() not in _ATEXT or not self.peek():
@@ -151,18 +180,19 @@ class _P:
             return "", 0
         if self.peek() == ".":
             return "", -1
-        words = []
+        out = ""
         while True:
             if self.peek() == '"':
                 w, r = self.quoted()
             else:
                 w, r = self.run(_ATEXT | {"."}), self.lwsp()
-            words.append(w)
+            out += w
             if r <= 0:
-                return " ".join(words), r
+                return out, r
             c = self.peek()
             if c not in _ATEXT and c not in '".':
-                return " ".join(words), self.lwsp()
+                return out, self.lwsp()
+            out += " "
 
 
 def _params(p: _P) -> list:
@@ -184,7 +214,7 @@ def _params(p: _P) -> list:
         elif p.peek() == '"':
             val, r = p.quoted()
         elif p.peek() == "=":
-            val = p.run(set(map(chr, range(256))) - set("; \t\r\n"))
+            val = p.run(set(map(chr, range(256))) - set("; \t\r\n\x00"))
         else:
             val, r = p.token()
         if r < 0:
@@ -290,8 +320,10 @@ def _mailbox(p, out, fill):
             a[0] = p.comment
         elif r2 is None:
             extra, _ = p.phrase()
-            if extra or (quoted and r >= 0):   # a lone phrase / quoted string is a name
-                a[0], a[2] = (local + " " + extra).strip(), None
+            if extra:                        # "word more words": a display name only
+                a[0], a[2] = local + " " + extra, None
+            elif quoted and r >= 0:          # a lone quoted string too
+                a[0], a[2] = local, None
             else:
                 a[3] = ""
             r = -1 if p.i < p.n else 0
@@ -307,28 +339,37 @@ def _angle(p, a, fill):
     if p.lwsp() <= 0:
         return -1
     if p.peek() == "@":
-        route = []
+        route, ok = [], True
         while p.peek() == "@":
             d, r = p.domain()
             if r <= 0:
-                return -1
+                ok = False
+                break
             route.append("@" + d)
             while p.lwsp() > 0 and p.peek() == ",":
                 p.i += 1
-        a[1] = ",".join(route)
-        if p.peek() == ":":
+        if ok and p.peek() == ":":
+            a[1] = ",".join(route)
             p.i += 1
         else:
             a[1] = "INVALID_ROUTE" if fill else None
+            if p.i >= p.n:
+                return -1
         if p.lwsp() <= 0:
             return -1
     if p.peek() != ">":
-        a[2], r = p.quoted() if p.peek() == '"' else p.dot_atom()
-        if r <= 0:
+        local, r = p.quoted() if p.peek() == '"' else p.dot_atom()
+        if r < 0:
+            return -1
+        a[2] = local
+        if r == 0:
             return -1
         if p.peek() == "@":
-            a[3], r = p.domain()
-            if r <= 0:
+            dom, r = p.domain()
+            if r < 0:
+                return -1
+            a[3] = dom
+            if r == 0:
                 return -1
     if p.peek() != ">":
         return -1
@@ -358,7 +399,8 @@ def _fields(raw: bytes, start: int, end: int) -> list:
 def _value(raw: bytes, f) -> str:
     v = raw[raw.index(b":", f[1]) + 1:f[2]]
     v = v[:-2] if v.endswith(b"\r\n") else v[:-1] if v.endswith(b"\n") else v
-    return v.lstrip(b" \t").decode("latin-1")
+    # leading blanks are skipped, except that a blank-only value only loses its first one
+    return (v.lstrip(b" \t") or v[1:]).decode("latin-1")
 
 
 def _headers(raw: bytes, start: int, end: int) -> list:
@@ -456,12 +498,18 @@ class _Parser:
         p = _mime(hdrs, child, digest)
         if not child:
             p["_env"] = hdrs              # a message's own header: the caller builds its envelope
-        limit = depth >= MAX_DEPTH or self.count >= MAX_PARTS
-        rfc822 = p["type"] == "message" and p["subtype"] == "rfc822" and not limit
-        anc = None
-        if hit:
+        rfc822 = p["type"] == "message" and p["subtype"] == "rfc822"
+        frozen = self.count >= MAX_PARTS      # Dovecot: no more parts; body runs to the end
+        if (rfc822 and frozen) or ((rfc822 or p["type"] == "multipart") and depth + 1 >= MAX_DEPTH):
+            # Dovecot's nesting limit: such a part is served as application/octet-stream
+            p.update(type="application", subtype="octet-stream", _boundary=None,
+                     raw_type=["application", "octet-stream"])
+            p.pop("parts", None)
+            rfc822 = False
+        anc, seg, epilogue = None, bstart, False
+        if hit or frozen:
             pass
-        elif p["type"] == "multipart" and p.get("_boundary") is not None and not limit:
+        elif p["type"] == "multipart" and p["_boundary"] is not None:
             inner = stack + [p["_boundary"].encode("latin-1")]
             hit = self.find(bstart, inner)
             while hit and hit[1] == len(stack):
@@ -470,7 +518,7 @@ class _Parser:
                     hit = anc = None
                     break
                 if hit[2]:                            # close delimiter: skip the epilogue
-                    hit, anc = self.find(nxt, stack), None
+                    hit, anc, seg, epilogue = self.find(nxt, stack), None, nxt, True
                     break
                 kid, hit, anc = self.part(nxt, inner, True, p["subtype"] == "digest", depth + 1)
                 p["parts"].append(kid)
@@ -483,23 +531,22 @@ class _Parser:
         else:
             hit = self.find(bstart, stack)
         # The CRLF before a boundary belongs to the boundary.  Like Dovecot, take it from
-        # the innermost part only: from its body, else from its header; its ancestors then
-        # end after that CRLF.
+        # the innermost part only: from its body (or epilogue), else from its header; its
+        # ancestors then end after that CRLF.  An empty epilogue gives none up.
         if anc is not None:
             end = anc
         elif hit is None:
             end = anc = n
-        elif bstart < hit[0]:
-            end = anc = self.trim(hit[0], bstart)
+        elif seg < hit[0]:
+            end = anc = self.trim(hit[0], seg)
         else:
-            end, anc = self.trim(hit[0], hstart), hit[0]
+            end, anc = (hit[0] if epilogue else self.trim(hit[0], hstart)), hit[0]
         p.update(hstart=hstart, hend=min(hend, end), bstart=min(bstart, end), bend=end)
         if rfc822 and "message" not in p:             # empty message/rfc822 body
             emb = _mime([], False, False)
+            emb.pop("_boundary")
             emb.update(hstart=end, hend=end, bstart=end, bend=end, size=0, lines=0)
             p["message"] = {"envelope": _envelope([]), "root": emb}
-        elif p["type"] == "message" and p["subtype"] == "rfc822" and "message" not in p:
-            p["type"], p["subtype"], p["raw_type"] = "application", "octet-stream", None
         b0, b1 = p["bstart"], p["bend"]
         lf = raw.count(b"\n", b0, b1)
         p["size"] = b1 - b0 + lf - raw.count(b"\r\n", b0, b1)
@@ -548,10 +595,11 @@ def _mime(hdrs: list, child: bool, digest: bool) -> dict:
             langs = []
             while True:
                 tok = p.run(_ATEXT)
-                if not tok:
+                r = p.lwsp()
+                if not tok or r < 0:
                     break
                 langs.append(tok)
-                if p.lwsp() <= 0 or p.peek() != ",":
+                if r == 0 or p.peek() != ",":
                     break
                 p.i += 1
                 if p.lwsp() <= 0:
@@ -559,7 +607,9 @@ def _mime(hdrs: list, child: bool, digest: bool) -> dict:
             d["language"] = langs or None
         elif sub == "disposition" and not (d["disposition"] and d["disposition"][1]):
             p.lwsp()
-            d["disposition"] = [p.token()[0], _params(p) or None]
+            tok, r = p.token()
+            if r >= 0:
+                d["disposition"] = [tok, _params(p) or None]
     if not is_mime:
         d = dict.fromkeys(d)
     rt = d["raw_type"]
@@ -790,26 +840,32 @@ def section_bytes(raw: bytes, structure: dict, section: str) -> bytes:
 
 
 # ----------------------------------------------------------------------------- decoding
+_AUTO = {"", "us-ascii", "ascii", "x-unknown", "unknown", "unknown-8bit", "default"}
+
+
 def _codec(charset):
+    """Python codec for a MIME charset; None means unknown: UTF-8, else windows-1258."""
     cs = (charset or "").split("*")[0].strip().strip('"').lower()
-    cs = {"": "utf-8", "us-ascii": "utf-8", "ascii": "utf-8", "x-unknown": "utf-8",
-          "unknown-8bit": "utf-8", "utf8": "utf-8", "iso-8859-1": "cp1252"}.get(cs, cs)
+    if cs in _AUTO:
+        return None
     try:
-        info = codecs.lookup(cs)
+        info = codecs.lookup({"iso-8859-1": "cp1252", "latin1": "cp1252"}.get(cs, cs))
     except LookupError:
-        return "utf-8"
-    return info.name if getattr(info, "_is_text_encoding", True) else "utf-8"
+        return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def _text(b: bytes, charset=None) -> str:
-    """Decode bytes leniently: the given charset, else UTF-8, else windows-1258."""
-    if charset is None or _codec(charset) == "utf-8":
+    """Decode leniently with the charset; without a usable one, UTF-8 else windows-1258
+    (legacy Vietnamese)."""
+    codec = _codec(charset)
+    if codec is None:
         try:
             return b.decode("utf-8")
         except UnicodeDecodeError:
-            return b.decode("utf-8" if charset else "cp1258", "replace")
+            return b.decode("cp1258", "replace")
     try:
-        return b.decode(_codec(charset), "replace")
+        return b.decode(codec, "replace")
     except Exception:           # odd codecs (e.g. punycode) may still fail
         return b.decode("utf-8", "replace")
 
@@ -848,6 +904,8 @@ def decode_words(s) -> str:
 
 
 def _filename(d: dict):
+    """Attachment name from Content-Disposition filename, else Content-Type name: RFC 2231
+    (merged or not), RFC 2047 words, or raw UTF-8 / windows-1258 bytes."""
     cands = (d["disposition"][1] or []) if d["disposition"] else []
     for params in (cands, d["params"]):
         low = {k.lower(): v for k, v in params}
@@ -865,7 +923,9 @@ def _filename(d: dict):
                     continue
                 name = "".join(urllib.parse.unquote(v.split("'", 2)[-1] if i == 0 else v)
                                if star else v for i, star, v in segs)
-            name = unicodedata.normalize("NFC", name).strip()
+            # NFC; no control characters; "/" and "\\" become "_" so the name is no path
+            name = re.sub(r"[\x00-\x1f\x7f]", "", unicodedata.normalize("NFC", name))
+            name = name.replace("/", "_").replace("\\", "_").strip()
             if name:
                 return name
     return None

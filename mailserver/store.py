@@ -158,6 +158,15 @@ def account_in_sandbox(session: Session, sandbox_id: int, address: str) -> MailA
     return session.scalar(select(MailAccount).where(MailAccount.sandbox_id == sandbox_id, MailAccount.address == address))
 
 
+def inboxes_of(session: Session, sandbox_id: int, addresses: list[str]) -> dict[str, Mailbox]:
+    """The INBOX of each address that has an account in this sandbox, in one query."""
+    rows = session.execute(
+        select(MailAccount.address, Mailbox).join(Mailbox, Mailbox.account_id == MailAccount.id)
+        .where(MailAccount.sandbox_id == sandbox_id, MailAccount.address.in_(addresses), Mailbox.name == "INBOX")
+    ).all()
+    return {address: box for address, box in rows}
+
+
 def world_domains(session: Session, sandbox_id: int) -> set[str]:
     return set(session.scalars(select(MailDomain.domain).where(MailDomain.sandbox_id == sandbox_id)))
 
@@ -239,11 +248,6 @@ def _items(ctx: ActionContext, view: MailView, item_ids: list[int]) -> list[Mail
     if not item_ids:
         raise MailError("Chưa chọn thư nào.", "empty item list", code=501)
     return [view.item(int(i))[0] for i in item_ids]
-
-
-def deliver_local(ctx: ActionContext, account: MailAccount, data: MessageData) -> MailItem:
-    view = MailView(ctx.session, ctx.sandbox.id, account.id)
-    return append_item(ctx, view.special(None), data, set())
 
 
 # --- actions ------------------------------------------------------------------------------

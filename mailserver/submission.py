@@ -20,8 +20,7 @@ from . import mime
 from .addresses import domain_of, normalize_address
 from .errors import MailError
 from .models import Submission
-from .store import (MailView, _account, _remove_items, account_in_sandbox, append_item, deliver_local,
-                    store_message, world_domains)
+from .store import MailView, _account, _remove_items, append_item, inboxes_of, store_message, world_domains
 
 MAX_RECIPIENTS = 100
 
@@ -130,18 +129,17 @@ def submit(ctx: ActionContext, *, account_id: int, raw: str, rcpts: list[str], v
         raise MailError("Thư rỗng, không có nội dung.", "empty message", code=554)
     body = complete_headers(original, ctx, sender)
     delivered_raw = trace_header(ctx, sender, via, client) + body
-    outcome, bounced, data = [], [], None
+    outcome, bounced = [], []
+    data = store_message(ctx, delivered_raw)
+    inboxes = inboxes_of(ctx.session, ctx.sandbox.id, recipients)
     for a in recipients:
-        target = account_in_sandbox(ctx.session, ctx.sandbox.id, a)
-        if target is None:
+        box = inboxes.get(a)
+        if box is None:
             bounced.append(a)
             outcome.append({"address": a, "status": "bounced", "account_id": None})
             continue
-        data = data or store_message(ctx, delivered_raw)
-        item = deliver_local(ctx, target, data)
-        outcome.append({"address": a, "status": "delivered", "account_id": target.id, "item_id": item.id})
-    if data is None:
-        data = store_message(ctx, delivered_raw)
+        item = append_item(ctx, box, data, set())
+        outcome.append({"address": a, "status": "delivered", "account_id": box.account_id, "item_id": item.id})
     result = {"message_id": data.message_id, "delivered": [o["address"] for o in outcome if o["status"] == "delivered"],
               "bounced": bounced}
     view = MailView(ctx.session, ctx.sandbox.id, account.id)
