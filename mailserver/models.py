@@ -62,6 +62,7 @@ class MessageData(Base):
     sandbox_id: Mapped[int] = mapped_column(ForeignKey("sandboxes.id", ondelete="CASCADE"), index=True)
     blob: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
+    vsize: Mapped[int] = mapped_column(Integer)  # RFC822.SIZE: bare LF counted as CRLF
     structure: Mapped[dict] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text, default="")
     from_name: Mapped[str] = mapped_column(String(300), default="")

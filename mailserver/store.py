@@ -206,7 +206,7 @@ def store_message(ctx: ActionContext, raw: bytes) -> MessageData:
     first_from = (headers.get("from") or [("", "")])[0]
     text = parts.get("text") or ""
     data = MessageData(
-        sandbox_id=ctx.sandbox.id, blob=ctx.blobs.put(raw), size=len(raw), structure=structure,
+        sandbox_id=ctx.sandbox.id, blob=ctx.blobs.put(raw), size=len(raw), vsize=structure["vsize"], structure=structure,
         subject=(headers.get("subject") or "")[:2000],
         from_name=(first_from[0] or "")[:300], from_address=(first_from[1] or "")[:320],
         to_text=", ".join(f"{n} <{a}>" if n else a for n, a in headers.get("to") or [])[:4000],
@@ -319,7 +319,7 @@ def set_flags(ctx: ActionContext, *, account_id: int, item_ids: list[int], add: 
     view = _view(ctx, account_id)
     add_s, remove_s = _clean_flags(add), _clean_flags(remove)
     replace_s = _clean_flags(replace) if replace is not None else None
-    changed = []
+    changed, flags = [], {}
     for it in _items(ctx, view, item_ids):
         before = _flags_set(it.flags)
         after = set(replace_s) if replace_s is not None else (before | add_s) - remove_s
@@ -329,7 +329,8 @@ def set_flags(ctx: ActionContext, *, account_id: int, item_ids: list[int], add: 
             it.flags, it.modseq = _flags_text(after), box.modseq
             _notify(ctx, box)
             changed.append(it.id)
-    return {"changed": changed}
+        flags[str(it.id)] = it.flags
+    return {"changed": changed, "flags": flags}
 
 
 def _move_or_copy(ctx: ActionContext, account_id: int, item_ids: list[int], target_id: int, remove: bool) -> dict:

@@ -35,17 +35,17 @@ def main(ctx, data_dir, database_url):
 
 
 @main.command()
-@click.argument("component", type=click.Choice(["all", "web", "smtp"]), default="all")
+@click.argument("component", type=click.Choice(["all", "web", "smtp", "imap"]), default="all")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--http-port", default=8080, show_default=True, type=int)
 @click.option("--smtp-port", default=2525, show_default=True, type=int)
-@click.option("--imap-port", default=1143, show_default=True, type=int, help="Reserved for the IMAP server.")
+@click.option("--imap-port", default=1143, show_default=True, type=int)
 @click.pass_obj
 def serve(obj: _Ctx, component, host, http_port, smtp_port, imap_port):
     """Run the web app and the mail servers (all in one process by default)."""
     from .server import serve as run
-    components = {"web", "smtp"} if component == "all" else {component}
-    run(obj.runtime(), host, http_port, smtp_port, components)
+    components = {"web", "smtp", "imap"} if component == "all" else {component}
+    run(obj.runtime(), host, http_port, smtp_port, components, imap_port=imap_port)
 
 
 @main.group()
@@ -79,9 +79,10 @@ def account_add(obj: _Ctx, sandbox_name, address, password, display_name):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--http-port", default=8080, show_default=True, type=int)
 @click.option("--smtp-port", default=2525, show_default=True, type=int)
+@click.option("--imap-port", default=1143, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Only build the demo world and print the logins.")
 @click.pass_obj
-def demo(obj: _Ctx, host, http_port, smtp_port, no_serve):
+def demo(obj: _Ctx, host, http_port, smtp_port, imap_port, no_serve):
     """Build a demo world (a few accounts and messages) and serve it."""
     from .demo import build_demo, describe
     rt = obj.runtime()
@@ -89,12 +90,12 @@ def demo(obj: _Ctx, host, http_port, smtp_port, no_serve):
         info = build_demo(rt)
     except SandboxError as e:
         _fail(e)
-    click.echo(describe(info, host, http_port, smtp_port, rt.settings))
+    click.echo(describe(info, host, http_port, smtp_port, imap_port, rt.settings))
     if no_serve:
         rt.close()
         return
     from .server import serve as run
-    run(rt, host, http_port, smtp_port, {"web", "smtp"})
+    run(rt, host, http_port, smtp_port, {"web", "smtp", "imap"}, imap_port=imap_port)
 
 
 if __name__ == "__main__":

@@ -85,13 +85,14 @@ def build_demo(rt: Runtime) -> dict:
     return {"sandbox": DEMO_SANDBOX, "password": DEMO_PASSWORD, "people": DEMO_PEOPLE}
 
 
-def describe(info: dict, host: str, http_port: int, smtp_port: int, settings) -> str:
+def describe(info: dict, host: str, http_port: int, smtp_port: int, imap_port: int, settings) -> str:
     lines = [
         "",
         "=== Sandbox demo ===",
         f"Dữ liệu: {settings.data_dir}  (CSDL: {settings.database_url})",
         f"Webmail:  http://{host}:{http_port}/",
         f"SMTP:     {host}:{smtp_port}  (AUTH PLAIN/LOGIN bắt buộc, có STARTTLS)",
+        f"IMAP:     {host}:{imap_port}  (có STARTTLS)",
         f"Sandbox:  {info['sandbox']}    Mật khẩu mọi tài khoản: {info['password']}",
         "Tài khoản:",
     ]

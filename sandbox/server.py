@@ -1,6 +1,6 @@
-"""Runs the web app (waitress) and the mail servers in one process: a trainer's laptop
+"""Runs the web app (waitress) and the mail servers (SMTP, IMAP) in one process: a trainer's laptop
 needs nothing else. At contest scale each part runs as its own process
-(``sandbox serve web|smtp``) against PostgreSQL."""
+(``sandbox serve web|smtp|imap``) against PostgreSQL."""
 from __future__ import annotations
 
 import signal
@@ -10,10 +10,11 @@ from .runtime import Runtime
 
 
 def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: set[str], *,
-          announce=print, ready: threading.Event | None = None) -> None:
+          imap_port: int = 1143, announce=print, ready: threading.Event | None = None) -> None:
     """Start the chosen components and block until SIGINT/SIGTERM."""
     stop = threading.Event()
     smtp = None
+    imap = None
     web = None
     try:
         if "smtp" in components:
@@ -21,6 +22,11 @@ def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: se
             smtp = SubmissionController(rt, host, smtp_port)
             smtp.start()
             announce(f"SMTP (submission, AUTH required): {host}:{smtp_port}")
+        if "imap" in components:
+            from mailserver.imap.server import IMAPController
+            imap = IMAPController(rt, host, imap_port)
+            imap.start()
+            announce(f"IMAP: {host}:{imap_port}")
         if "web" in components:
             from waitress.server import create_server
 
@@ -42,4 +48,6 @@ def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: se
             web.close()
         if smtp is not None:
             smtp.stop()
+        if imap is not None:
+            imap.stop()
         rt.close()

@@ -133,13 +133,15 @@ def serve_process(tmp_path):
                           ("truongphong@cantho.gov.vn", "Trần Minh Khoa")]:
         subprocess.run(cli + ["account", "add", "ts001", address, "--password", "MatKhau@123", "--name", name],
                        env=env, check=True, capture_output=True)
-    http_port, smtp_port = free_port(), free_port()
+    http_port, smtp_port, imap_port = free_port(), free_port(), free_port()
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(cli + ["serve", "--http-port", str(http_port), "--smtp-port", str(smtp_port)],
+    proc = subprocess.Popen(cli + ["serve", "--http-port", str(http_port), "--smtp-port", str(smtp_port),
+                                   "--imap-port", str(imap_port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_port(smtp_port, proc=proc)
         wait_port(http_port, proc=proc)
+        wait_port(imap_port, proc=proc)
     except Exception:
         proc.kill()
         raise RuntimeError((tmp_path / "serve.log").read_text())
@@ -147,6 +149,7 @@ def serve_process(tmp_path):
     class Served:
         http_url = f"http://127.0.0.1:{http_port}"
         smtp = smtp_port
+        imap = imap_port
         data_dir = data
         password = "MatKhau@123"
         process = proc

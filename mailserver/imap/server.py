@@ -1,0 +1,400 @@
+"""The IMAP server: one asyncio task per connection, one coroutine per command
+(``cmd_<NAME>``), the store read in an executor and changed only through actions.
+
+States (RFC 3501 §3): not authenticated → authenticated → selected → logout. Every
+command that fails answers a tagged NO or BAD; a connection is closed only by LOGOUT, by
+the client, or after a long idle time — never because of what a client sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import re
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sandbox.errors import RateLimited, SandboxError
+
+from ..tls import server_ssl_context
+from . import data as store
+from .fetch import RenderCache
+from .mailbox_cmds import MailboxCommands
+from .message_cmds import MessageCommands
+from .parser import ParseError, Str, literal_at_end, parse_command
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 64 * 1024
+MAX_LITERAL = 64 * 1024 * 1024
+IDLE_TIMEOUT = 30 * 60
+CAPABILITIES = ("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE XLIST "
+                "UNSELECT CHILDREN LIST-EXTENDED")
+
+
+class LineTooLong(Exception):
+    pass
+
+
+class LiteralTooBig(Exception):
+    def __init__(self, size: int, tag: str):
+        super().__init__(size)
+        self.tag = tag
+
+
+class Connection(MailboxCommands, MessageCommands):
+    """One client's session."""
+
+    def __init__(self, server: "IMAPServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.server = server
+        self.rt = server.runtime
+        self.reader = reader
+        self.writer = writer
+        self.peer = (writer.get_extra_info("peername") or ("?",))[0]
+        self.account = None
+        self.selected = None       # data.Snapshot of the selected mailbox
+        self.readonly = False
+        self.tls = False
+        self.closing = False
+        self.unsubscribe = None
+
+    # --- I/O ---------------------------------------------------------------------------
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def untagged(self, text: str | bytes) -> None:
+        await self.send(b"* " + (text.encode() if isinstance(text, str) else text) + b"\r\n")
+
+    async def run_sync(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.server.executor, fn, *args)
+
+    async def read_line(self) -> bytes:
+        """One line including CRLF; a line over MAX_LINE is read to its end and refused."""
+        try:
+            return await self.reader.readuntil(b"\n")
+        except asyncio.LimitOverrunError as e:
+            # Drain the oversized line so the connection stays usable.
+            await self.reader.readexactly(e.consumed)
+            while True:
+                try:
+                    await self.reader.readuntil(b"\n")
+                    break
+                except asyncio.LimitOverrunError as more:
+                    await self.reader.readexactly(more.consumed)
+            raise LineTooLong() from None
+
+    async def read_command(self) -> bytes | None:
+        """A whole command with its literals, without the final CRLF; None at EOF."""
+        buf = b""
+        while True:
+            try:
+                line = await self.read_line()
+            except asyncio.IncompleteReadError:
+                return None
+            if not line:
+                return None
+            lit = literal_at_end(line)
+            if lit is None:
+                return buf + line.rstrip(b"\r\n")
+            size, nonsync = lit
+            if size > MAX_LITERAL:
+                tag = (buf + line).split(b" ", 1)[0].decode("ascii", "replace")
+                if nonsync:  # the client sends it anyway: read and drop it
+                    await self._discard(size)
+                    await self._discard_rest_of_command()
+                raise LiteralTooBig(size, tag)
+            if not nonsync:
+                await self.send(b"+ OK\r\n")
+            try:
+                body = await self.reader.readexactly(size)
+            except asyncio.IncompleteReadError:
+                return None
+            if line.endswith(b"\r\n"):
+                buf += line + body
+            else:
+                buf += line[:-1] + b"\r\n" + body
+
+    async def _discard(self, size: int) -> None:
+        while size > 0:
+            chunk = await self.reader.read(min(size, 1 << 20))
+            if not chunk:
+                return
+            size -= len(chunk)
+
+    async def _discard_rest_of_command(self) -> None:
+        while True:
+            line = await self.read_line()
+            lit = literal_at_end(line)
+            if lit is None:
+                return
+            await self._discard(lit[0])
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        await self.untagged(f"OK [CAPABILITY {self.capabilities()}] Sandbox IMAP ready (san sang).")
+        while not self.closing:
+            try:
+                buf = await asyncio.wait_for(self.read_command(), IDLE_TIMEOUT)
+            except asyncio.TimeoutError:
+                await self.untagged("BYE Idle for too long (qua thoi gian cho)")
+                return
+            except LineTooLong:
+                await self.untagged("BAD Line too long (dong lenh qua dai)")
+                continue
+            except LiteralTooBig as e:
+                await self.send(f"{e.tag} NO [TOOBIG] Literal of {e.size} bytes is over the limit\r\n".encode())
+                continue
+            if buf is None:
+                return
+            if not buf.strip():
+                continue
+            await self.execute(buf)
+
+    async def execute(self, buf: bytes) -> None:
+        try:
+            tag, name, args = parse_command(buf)
+        except ParseError as e:
+            tag = getattr(e, "tag", "*")
+            await self.send(f"{tag} BAD {e}\r\n".encode())
+            return
+        handler = getattr(self, f"cmd_{name}", None)
+        if handler is None or name in ("UID_",):
+            await self.send(f"{tag} BAD Unknown command {name}\r\n".encode())
+            return
+        allowed = getattr(handler, "states", ("any",))
+        state = "selected" if self.selected is not None else ("auth" if self.account else "noauth")
+        if "any" not in allowed and state not in allowed and not (state == "selected" and "auth" in allowed):
+            if state == "noauth":
+                await self.send(f"{tag} BAD Log in first (hay dang nhap truoc)\r\n".encode())
+            else:
+                await self.send(f"{tag} BAD {name} needs a selected mailbox (chua chon thu muc)\r\n".encode())
+            return
+        try:
+            result = await handler(tag, args)
+            if result is not None:
+                await self.send(f"{tag} {result}\r\n".encode())
+        except ParseError as e:
+            await self.send(f"{tag} BAD {e}\r\n".encode())
+        except SandboxError as e:
+            from ..smtp import ascii_vi
+            await self.send(f"{tag} NO {ascii_vi(e.message_vi)}\r\n".encode())
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.closing = True
+        except Exception:
+            log.exception("IMAP command failed: %r", buf[:200])
+            await self.send(f"{tag} NO [SERVERBUG] Internal error, nothing was changed (loi may chu)\r\n".encode())
+
+    def capabilities(self) -> str:
+        caps = CAPABILITIES
+        if not self.tls and self.server.ssl_context is not None:
+            caps += " STARTTLS"
+        if self.account is None:
+            caps += " AUTH=PLAIN AUTH=LOGIN"
+            if self.server.require_tls and not self.tls:
+                caps += " LOGINDISABLED"
+        return caps
+
+    # --- any state ---------------------------------------------------------------------
+
+    async def cmd_CAPABILITY(self, tag, args):
+        await self.untagged(f"CAPABILITY {self.capabilities()}")
+        return "OK CAPABILITY completed"
+
+    async def cmd_NOOP(self, tag, args):
+        await self.refresh(expunges=True)
+        return "OK NOOP completed"
+
+    async def cmd_LOGOUT(self, tag, args):
+        await self.untagged("BYE Logging out (tam biet)")
+        self.closing = True
+        return "OK LOGOUT completed"
+
+    async def cmd_ID(self, tag, args):
+        await self.untagged('ID ("name" "Sandbox IMAP" "vendor" "Sandbox CDS")')
+        return "OK ID completed"
+
+    # --- not authenticated -----------------------------------------------------------------
+
+    async def cmd_STARTTLS(self, tag, args):
+        if self.tls or self.server.ssl_context is None:
+            return "BAD TLS already active or not available"
+        await self.send(f"{tag} OK Begin TLS negotiation now\r\n".encode())
+        await self.writer.start_tls(self.server.ssl_context)
+        self.tls = True
+        return None
+    cmd_STARTTLS.states = ("noauth",)
+
+    async def _login(self, tag, login: str, password: str):
+        if self.server.require_tls and not self.tls:
+            return "NO [PRIVACYREQUIRED] Use STARTTLS first (hay dung STARTTLS)"
+        try:
+            ref = await self.run_sync(self.rt.mail_login, login, password, self.peer)
+        except RateLimited:
+            return "NO [UNAVAILABLE] Too many failed logins, try later (dang nhap sai qua nhieu lan)"
+        if ref is None:
+            await asyncio.sleep(0.2)
+            return "NO [AUTHENTICATIONFAILED] Invalid credentials (sai ten dang nhap hoac mat khau)"
+        self.account = ref
+        return f"OK [CAPABILITY {self.capabilities()}] Logged in"
+
+    async def cmd_LOGIN(self, tag, args):
+        if len(args) != 2 or isinstance(args[0], list) or isinstance(args[1], list):
+            raise ParseError("LOGIN needs user name and password")
+        user, pw = (a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
+        return await self._login(tag, user, pw)
+    cmd_LOGIN.states = ("noauth",)
+
+    async def cmd_AUTHENTICATE(self, tag, args):
+        if not args or isinstance(args[0], (list, bytes)):
+            raise ParseError("AUTHENTICATE needs a mechanism")
+        mech = args[0].upper()
+        initial = args[1] if len(args) > 1 else None
+        if mech == "PLAIN":
+            resp = str(initial) if initial is not None else await self._challenge(b"")
+            if resp is None:
+                return "BAD Authentication cancelled"
+            try:
+                parts = base64.b64decode(resp, validate=True).split(b"\x00")
+            except (binascii.Error, ValueError):
+                return "BAD Invalid base64"
+            if len(parts) != 3:
+                return "BAD Invalid PLAIN response"
+            return await self._login(tag, parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace"))
+        if mech == "LOGIN":
+            user = await self._challenge(base64.b64encode(b"Username:"))
+            pw = await self._challenge(base64.b64encode(b"Password:")) if user is not None else None
+            if user is None or pw is None:
+                return "BAD Authentication cancelled"
+            try:
+                return await self._login(tag, base64.b64decode(user).decode("utf-8", "replace"),
+                                         base64.b64decode(pw).decode("utf-8", "replace"))
+            except (binascii.Error, ValueError):
+                return "BAD Invalid base64"
+        return "NO Unsupported authentication mechanism"
+    cmd_AUTHENTICATE.states = ("noauth",)
+
+    async def _challenge(self, data: bytes) -> str | None:
+        await self.send(b"+ " + data + b"\r\n")
+        line = (await self.read_line()).strip()
+        return None if line == b"*" else line.decode("ascii", "replace")
+
+    # --- mailbox change notifications ------------------------------------------------------
+
+    def watch(self, mailbox_id: int | None) -> None:
+        if self.unsubscribe:
+            self.unsubscribe()
+            self.unsubscribe = None
+        if mailbox_id is not None:
+            self.changed = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            self.unsubscribe = self.rt.mail_events.subscribe(
+                mailbox_id, lambda _mid: loop.call_soon_threadsafe(self.changed.set))
+
+    def close(self) -> None:
+        self.watch(None)
+
+
+class IMAPServer:
+    """The listening socket and what all connections share."""
+
+    def __init__(self, runtime, host: str, port: int, workers: int = 8):
+        from ..smtp import is_loopback
+        self.runtime = runtime
+        self.host, self.port = host, port
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imap-store")
+        self.ssl_context = server_ssl_context(runtime.settings.tls_dir)
+        self.require_tls = not is_loopback(host)
+        self.data_cache = store.DataCache()
+        self.render_cache = RenderCache()
+        self.recent_claims: dict[int, int] = {}
+        self.connections: set[Connection] = set()
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._client, self.host, self.port, limit=MAX_LINE)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _client(self, reader, writer) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # imaplib writes literals in pieces
+            except OSError:
+                pass
+        conn = Connection(self, reader, writer)
+        self.connections.add(conn)
+        try:
+            await conn.serve()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("IMAP connection failed")
+        finally:
+            conn.close()
+            self.connections.discard(conn)
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for conn in list(self.connections):
+                conn.writer.close()
+            await self._server.wait_closed()
+        self.executor.shutdown(wait=False)
+
+
+class IMAPController:
+    """Runs the IMAP server in its own thread and event loop (``start()``/``stop()``),
+    like aiosmtpd's Controller."""
+
+    def __init__(self, runtime, host: str = "127.0.0.1", port: int = 1143):
+        self.server = IMAPServer(runtime, host, port)
+        self.loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self) -> None:
+        ready = threading.Event()
+        error: list[BaseException] = []
+
+        def run():
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.loop.run_until_complete(self.server.start())
+            except BaseException as e:  # noqa: BLE001  (reported to the starting thread)
+                error.append(e)
+                ready.set()
+                return
+            ready.set()
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="imap", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if error:
+            raise error[0]
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop)
+        try:
+            fut.result(10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self._thread = None
+
+
+_ = (re, Str)
