@@ -23,7 +23,7 @@ from . import data as store
 from .fetch import RenderCache
 from .mailbox_cmds import MailboxCommands
 from .message_cmds import MessageCommands
-from .parser import ParseError, Str, literal_at_end, parse_command
+from .parser import ParseError, literal_at_end, parse_command
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,16 @@ CAPABILITIES = ("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE SPECI
 
 
 class LineTooLong(Exception):
-    pass
+    def __init__(self, head: bytes):
+        super().__init__("line too long")
+        tag = head.split(b" ", 1)[0]
+        self.tag = tag.decode("ascii", "replace") if re.fullmatch(rb"[A-Za-z0-9._-]{1,64}", tag) else "*"
 
 
 class LiteralTooBig(Exception):
     def __init__(self, size: int, tag: str):
         super().__init__(size)
+        self.size = size
         self.tag = tag
 
 
@@ -78,14 +82,14 @@ class Connection(MailboxCommands, MessageCommands):
             return await self.reader.readuntil(b"\n")
         except asyncio.LimitOverrunError as e:
             # Drain the oversized line so the connection stays usable.
-            await self.reader.readexactly(e.consumed)
+            head = await self.reader.readexactly(e.consumed)
             while True:
                 try:
                     await self.reader.readuntil(b"\n")
                     break
                 except asyncio.LimitOverrunError as more:
                     await self.reader.readexactly(more.consumed)
-            raise LineTooLong() from None
+            raise LineTooLong(head[:80]) from None
 
     async def read_command(self) -> bytes | None:
         """A whole command with its literals, without the final CRLF; None at EOF."""
@@ -143,8 +147,8 @@ class Connection(MailboxCommands, MessageCommands):
             except asyncio.TimeoutError:
                 await self.untagged("BYE Idle for too long (qua thoi gian cho)")
                 return
-            except LineTooLong:
-                await self.untagged("BAD Line too long (dong lenh qua dai)")
+            except LineTooLong as e:
+                await self.send(f"{e.tag} BAD Line too long (dong lenh qua dai)\r\n".encode())
                 continue
             except LiteralTooBig as e:
                 await self.send(f"{e.tag} NO [TOOBIG] Literal of {e.size} bytes is over the limit\r\n".encode())
@@ -396,5 +400,3 @@ class IMAPController:
             self._thread.join(10)
             self._thread = None
 
-
-_ = (re, Str)

@@ -202,3 +202,267 @@ service auth {{
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# --- IMAP wire helpers shared by the differential suite, the client tests and the bench ----
+#
+# A thin layer over any connection object with ``send(bytes)``, ``readline()`` and
+# ``read(n)`` (``imaplib.IMAP4`` has them): send one command (with synchronising or
+# LITERAL+ literals), read every line up to the tagged answer, and parse each response into
+# Python values: atoms -> str, quoted strings and literals -> bytes, NIL -> None,
+# parenthesised lists -> list. ``BODY[HEADER.FIELDS (A B)]<0>`` stays one atom.
+
+import itertools as _itertools
+import re as _re
+from dataclasses import dataclass as _dataclass, field as _field
+
+_LITERAL_END = _re.compile(rb"\{(\d+)\}\r\n$")
+_tags = _itertools.count(1)
+STATUS_WORDS = {"OK", "NO", "BAD", "BYE", "PREAUTH"}
+
+
+class Literal:
+    """A command argument sent as a literal ``{n}`` (or ``{n+}`` with LITERAL+)."""
+
+    def __init__(self, data: bytes | str):
+        self.data = data.encode() if isinstance(data, str) else bytes(data)
+
+
+class _Lit(bytes):
+    """A literal received from the server (a segment of a response line)."""
+
+
+def parse_tokens(segments: list[bytes]) -> list:
+    out: list = []
+    stack = [out]
+    for seg in segments:
+        if isinstance(seg, _Lit):
+            stack[-1].append(bytes(seg))
+            continue
+        s, i, n = seg, 0, len(seg)
+        while i < n:
+            c = s[i]
+            if c == 0x20:
+                i += 1
+            elif c == 0x28:  # (
+                new: list = []
+                stack[-1].append(new)
+                stack.append(new)
+                i += 1
+            elif c == 0x29:  # )
+                if len(stack) > 1:
+                    stack.pop()
+                i += 1
+            elif c == 0x22:  # "
+                j, buf = i + 1, bytearray()
+                while j < n and s[j] != 0x22:
+                    if s[j] == 0x5C and j + 1 < n:
+                        j += 1
+                    buf.append(s[j])
+                    j += 1
+                stack[-1].append(bytes(buf))
+                i = j + 1
+            else:
+                j, depth = i, 0
+                while j < n:
+                    ch = s[j]
+                    if ch == 0x5B:
+                        depth += 1
+                    elif ch == 0x5D and depth:
+                        depth -= 1
+                    elif depth == 0 and ch in (0x20, 0x28, 0x29):
+                        break
+                    j += 1
+                atom = s[i:j].decode("latin-1")
+                stack[-1].append(None if atom.upper() == "NIL" else atom)
+                i = j
+    return out
+
+
+@_dataclass
+class Untagged:
+    """One ``*`` response: ``kind`` is the status word, the keyword (``LIST``, ``SEARCH``...)
+    or, for ``* 3 FETCH``/``* 3 EXPUNGE``/``* 4 EXISTS``, the word after the number."""
+    kind: str
+    number: int | None = None
+    tokens: list = _field(default_factory=list)   # what follows kind
+    code: list | None = None                        # [CODE args...] of a status response
+    text: str = ""
+    raw: bytes = b""
+
+
+@_dataclass
+class Reply:
+    tag: str
+    status: str
+    code: list | None
+    text: str
+    untagged: list[Untagged]
+    raw: bytes = b""
+
+    def data(self, kind: str) -> list[Untagged]:
+        return [u for u in self.untagged if u.kind == kind.upper()]
+
+    @property
+    def code_name(self) -> str | None:
+        return self.code[0].upper() if self.code and isinstance(self.code[0], str) else None
+
+
+def _status_parts(rest: bytes) -> tuple[list | None, str]:
+    rest = rest.lstrip(b" ")
+    if rest.startswith(b"["):
+        end = rest.find(b"]")
+        if end > 0:
+            return parse_tokens([rest[1:end]]), rest[end + 1:].strip().decode("utf-8", "replace")
+    return None, rest.decode("utf-8", "replace")
+
+
+def read_segments(conn) -> list[bytes]:
+    """One logical response line (literals included) as segments; raises EOFError."""
+    segs: list[bytes] = []
+    while True:
+        line = conn.readline()
+        if not line:
+            raise EOFError("connection closed by server")
+        m = _LITERAL_END.search(line)
+        if m:
+            segs.append(line[:m.start()])
+            n = int(m.group(1))
+            data = conn.read(n)
+            while len(data) < n:
+                more = conn.read(n - len(data))
+                if not more:
+                    raise EOFError("connection closed inside a literal")
+                data += more
+            segs.append(_Lit(data))
+            continue
+        segs.append(line.rstrip(b"\r\n"))
+        return segs
+
+
+def _raw(segs) -> bytes:
+    return b"".join(b"{%d}\r\n" % len(s) + s if isinstance(s, _Lit) else s for s in segs)
+
+
+def parse_untagged(segs: list[bytes]) -> Untagged:
+    first = segs[0][2:]  # after "* "
+    word, _, rest = first.partition(b" ")
+    w = word.decode("latin-1").upper()
+    if w in STATUS_WORDS:
+        code, text = _status_parts(_raw([rest] + segs[1:]) if len(segs) > 1 else rest)
+        return Untagged(w, code=code, text=text, raw=_raw(segs))
+    if w.isdigit():
+        kw, _, rest2 = rest.partition(b" ")
+        return Untagged(kw.decode("latin-1").upper(), int(w), parse_tokens([rest2] + segs[1:]), raw=_raw(segs))
+    return Untagged(w, tokens=parse_tokens([rest] + segs[1:]), raw=_raw(segs))
+
+
+def read_reply(conn, tag: str, untagged: list | None = None) -> Reply:
+    untagged = [] if untagged is None else untagged
+    raws = []
+    while True:
+        segs = read_segments(conn)
+        raws.append(_raw(segs))
+        head = segs[0]
+        if head.startswith(b"* "):
+            untagged.append(parse_untagged(segs))
+        elif head.startswith(b"+"):
+            continue  # a stray continuation (IDLE handled by the caller)
+        else:
+            t, _, rest = _raw(segs).partition(b" ")
+            if t.decode("latin-1") != tag:
+                untagged.append(Untagged("?", raw=_raw(segs)))
+                continue
+            st, _, rest = rest.partition(b" ")
+            code, text = _status_parts(rest)
+            return Reply(tag, st.decode("latin-1").upper(), code, text, untagged, b"\r\n".join(raws))
+
+
+def new_tag() -> str:
+    return "t%04d" % next(_tags)
+
+
+def command(conn, *parts, literal_plus: bool = False, tag: str | None = None) -> Reply:
+    """Send ``tag parts...`` (str/bytes joined as given, ``Literal`` as literals) and read
+    the reply. If the server refuses a synchronising literal, its tagged answer is returned."""
+    tag = tag or new_tag()
+    buf = tag.encode() + b" "
+    untagged: list = []
+    for p in parts:
+        if isinstance(p, Literal):
+            if literal_plus:
+                buf += b"{%d+}\r\n" % len(p.data) + p.data
+                continue
+            conn.send(buf + b"{%d}\r\n" % len(p.data))
+            while True:
+                segs = read_segments(conn)
+                if segs[0].startswith(b"+"):
+                    break
+                if segs[0].startswith(b"* "):
+                    untagged.append(parse_untagged(segs))
+                    continue
+                t, _, rest = _raw(segs).partition(b" ")
+                st, _, rest = rest.partition(b" ")
+                code, text = _status_parts(rest)
+                return Reply(t.decode("latin-1"), st.decode("latin-1").upper(), code, text, untagged, _raw(segs))
+            buf = p.data
+        else:
+            buf += p.encode("utf-8") if isinstance(p, str) else p
+    conn.send(buf + b"\r\n")
+    return read_reply(conn, tag, untagged)
+
+
+def fetch_items(reply: Reply) -> dict[int, dict]:
+    """``{seq: {ITEM: value}}`` of the FETCH responses (several responses for one seq merge)."""
+    out: dict[int, dict] = {}
+    for u in reply.data("FETCH"):
+        lst = u.tokens[0] if u.tokens and isinstance(u.tokens[0], list) else []
+        d = out.setdefault(u.number, {})
+        for k, v in zip(lst[::2], lst[1::2]):
+            d[k.upper() if isinstance(k, str) else k] = v
+    return out
+
+
+def mutf7_encode(name: str) -> str:
+    """A mailbox name in IMAP's modified UTF-7 (RFC 3501 5.1.3)."""
+    import base64
+    out, pending = [], []
+
+    def flush():
+        if pending:
+            b = base64.b64encode("".join(pending).encode("utf-16-be")).rstrip(b"=").decode().replace("/", ",")
+            out.append("&" + b + "-")
+            pending.clear()
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            pending.append(ch)
+    flush()
+    return "".join(out)
+
+
+def mutf7_decode(name: str | bytes) -> str:
+    import base64
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    out, i = [], 0
+    while i < len(name):
+        if name[i] == "&":
+            j = name.index("-", i)
+            if j == i + 1:
+                out.append("&")
+            else:
+                b = name[i + 1:j].replace(",", "/")
+                out.append(base64.b64decode(b + "=" * (-len(b) % 4)).decode("utf-16-be"))
+            i = j + 1
+        else:
+            out.append(name[i])
+            i += 1
+    return "".join(out)
+
+
+def quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
