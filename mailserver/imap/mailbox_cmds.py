@@ -191,22 +191,17 @@ class MailboxCommands:
         reader = asyncio.ensure_future(self.read_line())
         try:
             while True:
-                waits = [reader]
                 changed = getattr(self, "changed", None) if self.selected is not None else None
-                if changed is not None:
-                    waits.append(asyncio.ensure_future(changed.wait()))
-                done, pending = await asyncio.wait(waits, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                waits = [reader] + ([asyncio.ensure_future(changed.wait())] if changed is not None else [])
+                done, pending = await asyncio.wait(waits, timeout=60, return_when=asyncio.FIRST_COMPLETED)
                 for p in pending:
                     if p is not reader:
                         p.cancel()
                 if reader in done:
                     line = reader.result().strip().upper()
-                    if line != b"DONE":
-                        return "BAD Expected DONE"
-                    return "OK IDLE terminated"
+                    return "OK IDLE terminated" if line == b"DONE" else "BAD Expected DONE"
                 if changed is not None:
                     changed.clear()
-                # Woken by this process's change, or the 1 s tick that sees other processes' changes.
                 await self.refresh(expunges=True)
         finally:
             if not reader.done():

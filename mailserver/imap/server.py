@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_LINE = 64 * 1024
 MAX_LITERAL = 64 * 1024 * 1024
 IDLE_TIMEOUT = 30 * 60
+POLL_SECONDS = 0.5
 CAPABILITIES = ("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE XLIST "
                 "UNSELECT CHILDREN LIST-EXTENDED")
 
@@ -290,14 +291,21 @@ class Connection(MailboxCommands, MessageCommands):
     # --- mailbox change notifications ------------------------------------------------------
 
     def watch(self, mailbox_id: int | None) -> None:
+        """Be woken (``self.changed``) when the mailbox changes: at once for changes made in
+        this process, within the poll interval for changes made by other processes."""
         if self.unsubscribe:
             self.unsubscribe()
             self.unsubscribe = None
         if mailbox_id is not None:
             self.changed = asyncio.Event()
             loop = asyncio.get_running_loop()
-            self.unsubscribe = self.rt.mail_events.subscribe(
-                mailbox_id, lambda _mid: loop.call_soon_threadsafe(self.changed.set))
+            local = self.rt.mail_events.subscribe(mailbox_id, lambda _mid: loop.call_soon_threadsafe(self.changed.set))
+            remote = self.server.watch(mailbox_id, self)
+
+            def unsubscribe():
+                local()
+                remote()
+            self.unsubscribe = unsubscribe
 
     def close(self) -> None:
         self.watch(None)
@@ -318,10 +326,45 @@ class IMAPServer:
         self.recent_claims: dict[int, int] = {}
         self.connections: set[Connection] = set()
         self._server: asyncio.AbstractServer | None = None
+        self._watched: dict[int, set[Connection]] = {}
+        self._poller: asyncio.Task | None = None
+
+    def watch(self, mailbox_id: int, conn: Connection):
+        """Register a session for the cross-process poller; returns the unregistration."""
+        self._watched.setdefault(mailbox_id, set()).add(conn)
+
+        def unwatch():
+            conns = self._watched.get(mailbox_id)
+            if conns is not None:
+                conns.discard(conn)
+                if not conns:
+                    del self._watched[mailbox_id]
+        return unwatch
+
+    async def _poll_changes(self) -> None:
+        """Other server processes (PostgreSQL deployments) change mailboxes too: one query a
+        second reads the change counters of every mailbox a session here has selected."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            ids = list(self._watched)
+            if not ids:
+                continue
+            try:
+                current = await loop.run_in_executor(self.executor, store.modseqs, self.runtime.db, ids)
+            except Exception:
+                log.exception("mailbox change poll failed")
+                continue
+            for mid, seq in current.items():
+                for conn in list(self._watched.get(mid, ())):
+                    snap = conn.selected
+                    if snap is not None and snap.box.id == mid and snap.box.modseq != seq:
+                        conn.changed.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._client, self.host, self.port, limit=MAX_LINE)
         self.port = self._server.sockets[0].getsockname()[1]
+        self._poller = asyncio.ensure_future(self._poll_changes())
 
     async def _client(self, reader, writer) -> None:
         sock = writer.get_extra_info("socket")
@@ -347,6 +390,8 @@ class IMAPServer:
                 pass
 
     async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
         if self._server is not None:
             self._server.close()
             for conn in list(self.connections):

@@ -1,0 +1,124 @@
+"""Fixtures of the IMAP tests: a private Dovecot (the reference), our IMAP server on a
+Runtime (SQLite, PostgreSQL when ``make test`` started it), and ``sandbox serve`` as a
+subprocess with web + SMTP + IMAP and two sandboxes holding the same address."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PG_URL, free_port, open_runtime, wait_port
+from tests.factories import PASSWORD, make_world
+
+from . import dovecot as dv
+
+USER = "lanhdao@cantho.gov.vn"
+OTHER_PASSWORD = "MatKhauKhac@456"   # the same address in sandbox ts002
+ADDRESSES = ["lanhdao@cantho.gov.vn", "vanthu@cantho.gov.vn", "truongphong@cantho.gov.vn",
+             "chanhvanphong@cantho.gov.vn"]
+
+__all__ = ["USER", "PASSWORD", "OTHER_PASSWORD"]
+
+
+@pytest.fixture(scope="session")
+def dovecot_server():
+    """Dovecot on a free loopback port, users = the world's addresses, password MatKhau@123."""
+    if not dv.available():
+        pytest.skip("dovecot-imapd is not installed (make deps installs it)")
+    server = dv.Dovecot({a: PASSWORD for a in ADDRESSES})
+    server.start()
+    yield server
+    server.stop()
+
+
+def _imap_controller():
+    try:
+        from mailserver.imap.server import IMAPController
+    except ImportError as e:  # the server is being written
+        pytest.skip(f"mailserver.imap.server not importable: {e}")
+    return IMAPController
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def our_imap(request, tmp_path_factory):
+    """Our IMAP server on a fresh Runtime with the ts001 world (module scope: the
+    differential script runs once per database)."""
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("PostgreSQL not started (run through `make test`)")
+    controller = _imap_controller()
+    rt = open_runtime(tmp_path_factory.mktemp("imap-" + request.param), request.param)
+    world = make_world(rt)
+    ctl = controller(rt, host="127.0.0.1", port=free_port())
+    ctl.start()
+    ctl.runtime_ = rt
+    ctl.world = world
+    yield ctl
+    ctl.stop()
+    rt.close()
+
+
+@pytest.fixture
+def imap_server(sqlite_runtime):
+    """Our IMAP server in-process on SQLite, ts001 world (function scope)."""
+    controller = _imap_controller()
+    world = make_world(sqlite_runtime)
+    ctl = controller(sqlite_runtime, host="127.0.0.1", port=free_port())
+    ctl.start()
+    ctl.world = world
+    ctl.rt = sqlite_runtime
+    yield ctl
+    ctl.stop()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """``sandbox serve`` (web + SMTP + IMAP) as a subprocess; sandbox ts001 has the world's
+    four people with MatKhau@123, sandbox ts002 has lanhdao@cantho.gov.vn again with
+    another password."""
+    _imap_controller()
+    data = tmp_path / "served"
+    env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    env.pop("SANDBOX_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "sandbox.cli"]
+    people = [("ts001", "lanhdao@cantho.gov.vn", PASSWORD, "Nguyễn Văn An"),
+              ("ts001", "vanthu@cantho.gov.vn", PASSWORD, "Lê Thị Thư"),
+              ("ts001", "truongphong@cantho.gov.vn", PASSWORD, "Trần Minh Khoa"),
+              ("ts002", "lanhdao@cantho.gov.vn", OTHER_PASSWORD, "Nguyễn Văn An"),
+              ("ts002", "vanthu@cantho.gov.vn", OTHER_PASSWORD, "Lê Thị Thư")]
+    for sandbox, address, password, name in people:
+        subprocess.run(cli + ["account", "add", sandbox, address, "--password", password, "--name", name],
+                       env=env, check=True, capture_output=True)
+    http_port, smtp_port, imap_port = free_port(), free_port(), free_port()
+    log_path = tmp_path / "serve.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cli + ["serve", "--http-port", str(http_port), "--smtp-port", str(smtp_port),
+                                   "--imap-port", str(imap_port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for port in (smtp_port, http_port, imap_port):
+            wait_port(port, proc=proc)
+    except Exception:
+        proc.kill()
+        proc.wait()
+        log.close()
+        pytest.fail("sandbox serve did not start:\n" + log_path.read_text(errors="replace"))
+
+    class Served:
+        http_url = f"http://127.0.0.1:{http_port}"
+        smtp = smtp_port
+        imap = imap_port
+        data_dir = data
+        password = PASSWORD
+        other_password = OTHER_PASSWORD
+        process = proc
+        log = log_path
+
+    yield Served
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
