@@ -50,7 +50,7 @@ import urllib.parse
 
 __all__ = ["MimeError", "parse_structure", "raw_text", "imap_envelope", "imap_bodystructure",
            "section_bytes", "decoded_headers", "decode_words", "body_parts", "part_payload",
-           "search_fold", "searchable_text"]
+           "search_fold", "searchable_text", "part_text"]
 
 MAX_DEPTH = 100          # Dovecot's default message_max_nested_mime_parts (root included)
 MAX_PARTS = 10000        # Dovecot's default message_max_total_mime_parts
@@ -1065,3 +1065,9 @@ def searchable_text(raw: bytes, structure: dict) -> str:
     bits.append(b["text"] or _strip_html(b["html"] or ""))
     out = search_fold("\n".join(bits))
     return out.encode("utf-8")[:65536].decode("utf-8", "ignore")
+
+
+def part_text(raw: bytes, part: dict) -> str:
+    """A text part's content as str: transfer encoding undone, decoded leniently with its
+    charset (UTF-8, else windows-1258, when it has none usable)."""
+    return _text(_decoded(raw, part), part.get("charset"))

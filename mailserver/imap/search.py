@@ -26,8 +26,8 @@ Semantics (compared with dovecot-imapd 2.3.19; differences are deliberate and ma
   "Công" and "da" does not find "Đà": a diacritic only ends a match, it never starts one.
   We keep Vietnamese letters whole, which is what a Vietnamese reader means.
 * *Runs of whitespace count as one space, in the needle and in the text (headers are
-  unfolded first).  Dovecot compresses only the Subject's whitespace, not the needle's,
-  so "số   12" finds nothing there.
+  unfolded first).  Dovecot compresses only the raw Subject's whitespace (not inside
+  encoded words, not the needle's), so "số   12" finds nothing there.
 * Header keys match RFC 2047-decoded values (raw 8-bit UTF-8, else windows-1258, also
   decoded) of every occurrence of the field in the top-level header.  An empty string
   matches messages that have the field (SUBJECT "" too), as in Dovecot.
@@ -51,10 +51,12 @@ Semantics (compared with dovecot-imapd 2.3.19; differences are deliberate and ma
 * Sequence sets follow RFC 3501: ``*`` is ``ctx.max_seq`` / ``ctx.max_uid`` and ranges are
   unordered, so ``UID 5:*`` finds the last message when the largest UID is 3 (as in
   Dovecot) and *``5:*`` finds the last of 3 messages (Dovecot finds nothing there).
-  Numbers out of range match nothing; 0 or more than 2^32-1 is a syntax error.  ``$``
-  (SEARCHRES) is not supported.
+  Numbers out of range match nothing; 0 or more than 2^32-1 is a syntax error, and so is
+  *a trailing comma (``1:2,``, which Dovecot reads as ``1:2``).  *``$`` (SEARCHRES) is not
+  supported.
 * KEYWORD / UNKEYWORD compare case-insensitively, as Dovecot; a name starting with "\\"
-  is no keyword (KEYWORD \\Seen matches nothing), as Dovecot.
+  is no keyword (KEYWORD \\Seen matches nothing), as Dovecot.  *An empty or non-printable
+  keyword is a syntax error (Dovecot: matches nothing).
 * Nesting (NOT / OR / parentheses) deeper than ``MAX_NESTING`` is a syntax error.
 """
 from __future__ import annotations
@@ -97,10 +99,12 @@ def _fold(text: str) -> str:
     return _WS_RE.sub(" ", mime.search_fold(text))
 
 
-_HTML_DROP = re.compile(r"(?is)<(script|style)\b.*?</\1\s*>|<!--.*?(?:-->|$)")
+# Linear on hostile input: an unclosed script / style / comment runs to the end (as in a
+# browser), and a tag ends at the next "<" at the latest.
+_HTML_DROP = re.compile(r"(?is)<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)")
 _HTML_BLOCK = re.compile(r"(?i)</?(?:p|div|br|hr|tr|td|th|li|ul|ol|dl|dt|dd|table|h[1-6]|"
-                         r"blockquote|pre|title|section|article|header|footer)\b[^>]*>")
-_HTML_TAG = re.compile(r"</?[A-Za-z!?][^>]*>")
+                         r"blockquote|pre|title|section|article|header|footer)\b[^<>]*>")
+_HTML_TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
 
 
 def _html_text(s: str) -> str:
@@ -131,7 +135,7 @@ def _part_text(raw: bytes, part: dict) -> str:
     """Decoded text of a text/* part.  Uses mime's own transfer decoder and lenient charset
     decoder (unknown charset: UTF-8, else windows-1258), so search sees what the webmail
     shows; they are private there only because nothing else needed them yet."""
-    text = mime._text(mime._decoded(raw, part), part["charset"])
+    text = mime.part_text(raw, part)
     return _html_text(text) if part["subtype"] == "html" else text
 
 
@@ -232,8 +236,8 @@ class _Content:
     def sent_date(self) -> datetime.date:
         if self._sent is False:
             self._sent = _sent_date(self.load()[1]["envelope"].get("date"))
-            if self._sent is None:      # no valid Date: the internal date (Dovecot: 1970)
-                self._sent = _internal_day(self.msg, self.ctx)
+            if self._sent is None:      # no valid Date: 1 January 1970, as Dovecot does
+                self._sent = datetime.date(1970, 1, 1)
         return self._sent
 
 
