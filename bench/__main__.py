@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from . import login_storm, smtp_ingest, webmail_pages
+from . import imap_vs_dovecot, login_storm, smtp_ingest, webmail_pages
 
-BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages, "login": login_storm}
+BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages, "login": login_storm, "imap": imap_vs_dovecot}
 
 
 def main(argv: list[str]) -> None:

@@ -4,6 +4,7 @@ subprocess with web + SMTP + IMAP and two sandboxes holding the same address."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -52,7 +53,7 @@ def our_imap(request, tmp_path_factory):
     world = make_world(rt)
     ctl = controller(rt, host="127.0.0.1", port=free_port())
     ctl.start()
-    ctl.runtime_ = rt
+    ctl.rt = rt
     ctl.world = world
     yield ctl
     ctl.stop()
@@ -72,24 +73,40 @@ def imap_server(sqlite_runtime):
     ctl.stop()
 
 
-@pytest.fixture
-def served(tmp_path):
-    """``sandbox serve`` (web + SMTP + IMAP) as a subprocess; sandbox ts001 has the world's
-    four people with MatKhau@123, sandbox ts002 has lanhdao@cantho.gov.vn again with
-    another password."""
-    _imap_controller()
-    data = tmp_path / "served"
+SERVED_PEOPLE = [("ts001", "lanhdao@cantho.gov.vn", PASSWORD, "Nguyễn Văn An"),
+                 ("ts001", "vanthu@cantho.gov.vn", PASSWORD, "Lê Thị Thư"),
+                 ("ts001", "truongphong@cantho.gov.vn", PASSWORD, "Trần Minh Khoa"),
+                 ("ts002", "lanhdao@cantho.gov.vn", OTHER_PASSWORD, "Nguyễn Văn An"),
+                 ("ts002", "vanthu@cantho.gov.vn", OTHER_PASSWORD, "Lê Thị Thư")]
+
+
+def _cli_env(data) -> dict:
     env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
     env.pop("SANDBOX_DATABASE_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def served_template(tmp_path_factory):
+    """A data dir with the accounts made by the CLI, once; each test serves a copy."""
+    data = tmp_path_factory.mktemp("served-template") / "data"
     cli = [sys.executable, "-m", "sandbox.cli"]
-    people = [("ts001", "lanhdao@cantho.gov.vn", PASSWORD, "Nguyễn Văn An"),
-              ("ts001", "vanthu@cantho.gov.vn", PASSWORD, "Lê Thị Thư"),
-              ("ts001", "truongphong@cantho.gov.vn", PASSWORD, "Trần Minh Khoa"),
-              ("ts002", "lanhdao@cantho.gov.vn", OTHER_PASSWORD, "Nguyễn Văn An"),
-              ("ts002", "vanthu@cantho.gov.vn", OTHER_PASSWORD, "Lê Thị Thư")]
-    for sandbox, address, password, name in people:
+    for sandbox, address, password, name in SERVED_PEOPLE:
         subprocess.run(cli + ["account", "add", sandbox, address, "--password", password, "--name", name],
-                       env=env, check=True, capture_output=True)
+                       env=_cli_env(data), check=True, capture_output=True)
+    return data
+
+
+@pytest.fixture
+def served(tmp_path, served_template):
+    """``sandbox serve`` (web + SMTP + IMAP) as a subprocess on a fresh copy of the template
+    data dir: sandbox ts001 has lanhdao, vanthu, truongphong with MatKhau@123, sandbox
+    ts002 has lanhdao and vanthu again with another password."""
+    _imap_controller()
+    data = tmp_path / "served"
+    shutil.copytree(served_template, data)
+    env = _cli_env(data)
+    cli = [sys.executable, "-m", "sandbox.cli"]
     http_port, smtp_port, imap_port = free_port(), free_port(), free_port()
     log_path = tmp_path / "serve.log"
     log = open(log_path, "wb")

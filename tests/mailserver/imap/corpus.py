@@ -290,8 +290,12 @@ def messages(big: bool = True) -> list[Message]:
 def bench_message(i: int, size: int = 20 * 1024) -> bytes:
     """A ~20 KB multipart message for the benchmark (text + small attachment)."""
     line = "Nội dung công văn số %d, dòng thử tải đọc IMAP. " % i
-    text = (line * (size // len(line.encode()) // 2 + 1))[: size // 2 // 2]
-    att = base64.encodebytes(random.Random(i).randbytes(size // 3)).decode().replace("\n", "\r\n")
+    lines, total = [], 0
+    while total < size // 2:
+        lines.append(line)
+        total += len(line.encode()) + 2
+    text = "\r\n".join(lines)
+    att = base64.encodebytes(random.Random(i).randbytes(size * 3 // 8)).decode().replace("\n", "\r\n")
     return _lines(
         "From: =?UTF-8?B?" + base64.b64encode("Lê Thị Thư".encode()).decode() + "?= <vanthu@cantho.gov.vn>",
         "To: lanhdao@cantho.gov.vn",
