@@ -392,6 +392,11 @@ def expunge(ctx: ActionContext, *, account_id: int, mailbox_id: int, uids: list[
     return {"expunged": removed}
 
 
+def _children_pattern(name: str) -> str:
+    """A LIKE pattern (escape character backslash) for the folders under ``name``."""
+    return name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+
+
 def _check_folder_name(name: str) -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
     if not name or len(name) > 200 or any(c in name for c in "\r\n\x00*%") or name.startswith("/") or name.endswith("/") or "//" in name:
@@ -400,13 +405,13 @@ def _check_folder_name(name: str) -> str:
 
 
 @action("mail.create_folder")
-def create_folder(ctx: ActionContext, *, account_id: int, name: str) -> dict:
+def create_folder(ctx: ActionContext, *, account_id: int, name: str, subscribed: bool = True) -> dict:
     view = _view(ctx, account_id)
     name = _check_folder_name(name)
     if name.upper() == "INBOX" or view.mailbox_by_name(name):
         raise MailError(f"Thư mục «{name}» đã có.", f"folder {name!r} exists", code=550)
     box = Mailbox(sandbox_id=ctx.sandbox.id, account_id=account_id, name=name, special_use=None,
-                  uidvalidity=_uidvalidity(ctx, account_id, name), uidnext=1, modseq=1, subscribed=True)
+                  uidvalidity=_uidvalidity(ctx, account_id, name), uidnext=1, modseq=1, subscribed=bool(subscribed))
     ctx.session.add(box)
     ctx.session.flush()
     return {"mailbox_id": box.id, "name": name}
@@ -423,7 +428,7 @@ def rename_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int, new_n
         raise MailError(f"Thư mục «{new_name}» đã có.", f"folder {new_name!r} exists", code=550)
     old = box.name
     children = ctx.session.scalars(select(Mailbox).where(Mailbox.sandbox_id == ctx.sandbox.id, Mailbox.account_id == account_id,
-                                                         Mailbox.name.like(old.replace("%", "\\%").replace("_", "\\_") + "/%", escape="\\"))).all()
+                                                         Mailbox.name.like(_children_pattern(old), escape="\\"))).all()
     box.name = new_name
     for child in children:
         child.name = new_name + child.name[len(old):]
@@ -436,6 +441,11 @@ def delete_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int) -> di
     box = view.mailbox(mailbox_id)
     if box.name == "INBOX" or box.special_use:
         raise MailError("Không thể xoá thư mục hệ thống.", f"delete of {box.name!r}", code=550)
+    if ctx.session.scalar(select(func.count()).select_from(Mailbox).where(
+            Mailbox.sandbox_id == ctx.sandbox.id, Mailbox.account_id == account_id,
+            Mailbox.name.like(_children_pattern(box.name), escape="\\"))):
+        raise MailError(f"Thư mục «{box.name}» còn thư mục con; hãy xoá thư mục con trước.",
+                        f"{box.name!r} has children", code=550)
     ctx.session.execute(MailItem.__table__.delete().where(MailItem.mailbox_id == box.id))
     ctx.session.delete(box)
     return {"deleted": box.name}

@@ -76,8 +76,8 @@ def parse_atts(tokens: list, uid_command: bool) -> list[Att]:
             raise ParseError(f"unknown FETCH attribute {tok}")
         spec = m.group(2).strip()
         sm = _SECTION_SPEC.match(spec)
-        if not sm:
-            raise ParseError(f"bad section {spec!r}")
+        if not sm or spec.upper().startswith("MIME"):  # MIME only after a part number
+            raise ParseError(f"Invalid BODY[..] section {spec!r}")
         if sm.group(2) is not None:
             fields = sm.group(2).split()
             if not fields:

@@ -18,6 +18,25 @@ XLIST_USE = {"\\Sent": "\\Sent", "\\Drafts": "\\Drafts", "\\Trash": "\\Trash", "
 _DATE_TIME = re.compile(r"^\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$")
 
 
+def check_flags(tokens) -> list[str]:
+    """Flags from a command: system flags must be known ones (\\Recent cannot be set),
+    keywords must be atoms. Anything else is a syntax error (BAD), as Dovecot answers."""
+    out = []
+    for t in tokens:
+        if not isinstance(t, Atom):
+            raise ParseError("flags must be atoms")
+        if t.startswith("\\"):
+            known = next((f for f in SYSTEM_FLAGS if f.lower() == t.lower()), None)
+            if known is None:
+                raise ParseError(f"Invalid system flag {t}")
+            out.append(known)
+        elif re.fullmatch(r"[!#$&'+-\[^-~]+", t):
+            out.append(str(t))
+        else:
+            raise ParseError(f"Invalid keyword {t}")
+    return out
+
+
 def mailbox_arg(token) -> str:
     """A mailbox name from the wire (modified UTF-7 atom or string) as stored (Unicode)."""
     if isinstance(token, list) or token is None:
@@ -134,16 +153,16 @@ class MailboxCommands:
             return
         fresh = await self.run_sync(store.snapshot, self.rt.db, self.account, snap.box.id)
         by_uid = {m.uid: m for m in fresh.msgs}
+        if expunges:
+            # Highest sequence number first (as Dovecot), so each number is valid when sent.
+            for i in range(len(snap.msgs) - 1, -1, -1):
+                if snap.msgs[i].uid not in by_uid:
+                    await self.untagged(f"{i + 1} EXPUNGE")
+                    del snap.msgs[i]
         kept = []
-        for m in list(snap.msgs):
-            if m.uid not in by_uid:
-                if expunges:
-                    await self.untagged(f"{len(kept) + 1} EXPUNGE")
-                    continue
-                kept.append(m)
-                continue
-            new = by_uid[m.uid]
-            if new.flags != m.flags:
+        for m in snap.msgs:
+            new = by_uid.get(m.uid)
+            if new is not None and new.flags != m.flags:
                 m.flags = new.flags
                 await self.untagged(b"%d FETCH (FLAGS %s)" % (len(kept) + 1, flags_list(self.flags_of(m))))
             kept.append(m)
@@ -221,23 +240,31 @@ class MailboxCommands:
             return f"OK {command} completed"
         boxes = await self.run_sync(store.mailboxes, self.rt.db, self.account)
         names = {b.name for b in boxes}
+        entries = {b.name: b for b in boxes}
+        for name in names:  # parents that exist only as a path are \Noselect placeholders
+            parts = name.split("/")
+            for i in range(1, len(parts)):
+                entries.setdefault("/".join(parts[:i]), None)
         rx = _pattern(reference, pattern)
-        order = {"INBOX": 0}
-        for b in sorted(boxes, key=lambda b: (order.get(b.name, 1), b.name)):
-            if subscribed_only and not b.subscribed:
+        for name in sorted(entries, key=lambda n: (n != "INBOX", n)):
+            b = entries[name]
+            if subscribed_only and (b is None or not b.subscribed):
                 continue
-            if not rx.match(b.name):
+            if not rx.match(name):
                 continue
-            children = any(n.startswith(b.name + "/") for n in names)
-            attrs = ["\\HasChildren" if children else "\\HasNoChildren"]
-            if command == "XLIST":
-                if b.name == "INBOX":
+            attrs = []
+            if b is None:
+                attrs.append("\\Noselect")
+            if command != "LSUB":
+                attrs.append("\\HasChildren" if any(n.startswith(name + "/") for n in entries) else "\\HasNoChildren")
+            if b is not None and command == "XLIST":
+                if name == "INBOX":
                     attrs.append("\\Inbox")
                 elif b.special_use in XLIST_USE:
                     attrs.append(XLIST_USE[b.special_use])
-            elif b.special_use:
+            elif b is not None and b.special_use:
                 attrs.append(b.special_use)
-            await self.untagged(f"{command} ({' '.join(attrs)}) \"/\" ".encode() + mailbox_wire(b.name))
+            await self.untagged(f"{command} ({' '.join(attrs)}) \"/\" ".encode() + mailbox_wire(name))
         return f"OK {command} completed"
 
     async def cmd_LIST(self, tag, args):
@@ -286,12 +313,9 @@ class MailboxCommands:
         name = mailbox_arg(args[0])
         if name == "INBOX" or await self.find(name):
             return "NO [ALREADYEXISTS] Mailbox already exists"
-        parts = name.split("/")
-        for i in range(1, len(parts)):  # create missing parents, as Dovecot does
-            parent = "/".join(parts[:i])
-            if not await self.find(parent):
-                await self.act("mail.create_folder", name=parent)
-        await self.act("mail.create_folder", name=name)
+        # Missing parents are not made: LIST shows them as \Noselect, as Dovecot does.
+        # CREATE does not subscribe (clients SUBSCRIBE themselves).
+        await self.act("mail.create_folder", name=name, subscribed=False)
         return "OK Create completed"
     cmd_CREATE.states = ("auth",)
 
@@ -301,7 +325,7 @@ class MailboxCommands:
         name = mailbox_arg(args[0])
         box = await self.find(name)
         if box is None:
-            return "NO Mailbox doesn't exist (thu muc khong ton tai)"
+            return "NO [NONEXISTENT] Mailbox doesn't exist (thu muc khong ton tai)"
         if self.selected is not None and self.selected.box.id == box.id:
             self.selected = None
             self.watch(None)
@@ -314,11 +338,19 @@ class MailboxCommands:
             raise ParseError("RENAME needs two mailbox names")
         old, new = mailbox_arg(args[0]), mailbox_arg(args[1])
         box = await self.find(old)
-        if box is None:
-            return "NO Mailbox doesn't exist (thu muc khong ton tai)"
         if await self.find(new):
             return "NO [ALREADYEXISTS] Target mailbox already exists"
-        await self.act("mail.rename_folder", mailbox_id=box.id, new_name=new)
+        if box is not None:
+            await self.act("mail.rename_folder", mailbox_id=box.id, new_name=new)
+            return "OK Rename completed"
+        # A \Noselect placeholder: its children move under the new name.
+        children = [b for b in await self.run_sync(store.mailboxes, self.rt.db, self.account)
+                    if b.name.startswith(old + "/")]
+        if not children:
+            return "NO [NONEXISTENT] Mailbox doesn't exist (thu muc khong ton tai)"
+        for child in children:  # the highest real folders; each takes its own children along
+            if not any(child.name.startswith(c.name + "/") for c in children):
+                await self.act("mail.rename_folder", mailbox_id=child.id, new_name=new + child.name[len(old):])
         return "OK Rename completed"
     cmd_RENAME.states = ("auth",)
 
@@ -346,7 +378,7 @@ class MailboxCommands:
         flags, when = [], None
         for extra in args[1:-1]:
             if isinstance(extra, list):
-                flags = [str(f) for f in extra]
+                flags = check_flags(extra)
             elif isinstance(extra, bytes):
                 when = parse_date_time(extra.decode("ascii", "replace"))
             else:

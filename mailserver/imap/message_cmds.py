@@ -6,7 +6,7 @@ from sandbox.clock import VN_TZ
 
 from . import data as store
 from .fetch import Att, flags_list, parse_atts, render
-from .mailbox_cmds import mailbox_arg
+from .mailbox_cmds import check_flags, mailbox_arg
 from .parser import Atom, ParseError, in_ranges, parse_sequence_set
 
 FLAG_OPS = {"FLAGS": "replace", "+FLAGS": "add", "-FLAGS": "remove"}
@@ -97,10 +97,7 @@ class MessageCommands:
         op = op[:-7] if silent else op
         if op not in FLAG_OPS:
             raise ParseError(f"bad STORE operation {args[1]}")
-        flags = args[2] if isinstance(args[2], list) else args[2:]
-        if any(not isinstance(f, Atom) for f in flags):
-            raise ParseError("flags must be atoms")
-        flags = [str(f) for f in flags if str(f).lower() != "\\recent"]
+        flags = check_flags(args[2] if isinstance(args[2], list) else args[2:])
         msgs = self.pick(args[0], uid)
         if self.readonly:
             return "NO Mailbox is read-only (thu muc chi doc)"
@@ -113,8 +110,9 @@ class MessageCommands:
             self.selected.box.modseq = await self.run_sync(store.modseq, self.rt.db, self.account, self.selected.box.id) \
                 if len(result["changed"]) else self.selected.box.modseq
             if not silent:
+                changed = set(result["changed"])
                 out = []
-                for m in msgs:
+                for m in (m for m in msgs if m.item_id in changed):  # as Dovecot: changed ones only
                     uid_part = b"UID %d " % m.uid if uid else b""
                     out.append(b"* %d FETCH (%sFLAGS %s)\r\n" % (m.seq, uid_part, flags_list(self.flags_of(m))))
                 await self.send(b"".join(out))
