@@ -89,9 +89,35 @@ def snapshot(db, account: AccountRef, mailbox_id: int) -> Snapshot | None:
             .where(MailItem.sandbox_id == account.sandbox_id, MailItem.mailbox_id == mailbox_id)
             .order_by(MailItem.uid)
         ).all()
-        msgs = [Msg(uid, item_id, data_id, frozenset(flags.split()) if flags else frozenset(), as_utc(when), size)
-                for uid, item_id, data_id, flags, when, size in rows]
+        msgs = [_msg(*r) for r in rows]
         return Snapshot(_info(box), msgs)
+
+
+def changes(db, account: AccountRef, mailbox_id: int, since: int, known_max_uid: int):
+    """What changed in a mailbox since a change counter: (box info, messages added or with
+    new flags since then, how many messages up to ``known_max_uid`` remain) or None if the
+    mailbox is gone. Cheap whatever the mailbox's size: an idle session's refresh."""
+    with db.read() as s:
+        box = s.get(Mailbox, mailbox_id)
+        if box is None or box.sandbox_id != account.sandbox_id or box.account_id != account.id:
+            return None
+        rows = s.execute(
+            select(MailItem.uid, MailItem.id, MailItem.data_id, MailItem.flags, MailItem.internal_date, MessageData.vsize)
+            .join(MessageData, MessageData.id == MailItem.data_id)
+            .where(MailItem.mailbox_id == mailbox_id, MailItem.modseq > since).order_by(MailItem.uid)).all()
+        remaining = s.scalar(select(func.count()).select_from(MailItem).where(
+            MailItem.mailbox_id == mailbox_id, MailItem.uid <= known_max_uid))
+        return _info(box), [_msg(*r) for r in rows], remaining
+
+
+def uids(db, account: AccountRef, mailbox_id: int) -> set[int]:
+    with db.read() as s:
+        return set(s.scalars(select(MailItem.uid).where(MailItem.sandbox_id == account.sandbox_id,
+                                                        MailItem.mailbox_id == mailbox_id)))
+
+
+def _msg(uid, item_id, data_id, flags, when, size) -> Msg:
+    return Msg(uid, item_id, data_id, frozenset(flags.split()) if flags else frozenset(), as_utc(when), size)
 
 
 class DataCache:
@@ -102,6 +128,17 @@ class DataCache:
         self._lock = Lock()
         self._items: OrderedDict[int, tuple[str, dict]] = OrderedDict()
         self._size = size
+
+    def peek_many(self, data_ids) -> dict[int, tuple[str, dict]] | None:
+        """All of them from memory, or None (then ``get_many`` in the executor)."""
+        out = {}
+        with self._lock:
+            for d in data_ids:
+                hit = self._items.get(d)
+                if hit is None:
+                    return None
+                out[d] = hit
+        return out
 
     def get_many(self, db, sandbox_id: int, data_ids: list[int]) -> dict[int, tuple[str, dict]]:
         out, missing = {}, []

@@ -145,41 +145,43 @@ class MailboxCommands:
         if snap is None:
             return
         current = await self.run_sync(store.modseq, self.rt.db, self.account, snap.box.id)
-        if current is None:
+        if current is not None and current == snap.box.modseq:
+            return
+        known_max = snap.msgs[-1].uid if snap.msgs else 0
+        found = await self.run_sync(store.changes, self.rt.db, self.account, snap.box.id, snap.box.modseq, known_max)
+        if found is None:
             await self.untagged("BYE Mailbox was deleted (thu muc da bi xoa)")
             self.closing = True
             return
-        if current == snap.box.modseq:
-            return
-        fresh = await self.run_sync(store.snapshot, self.rt.db, self.account, snap.box.id)
-        by_uid = {m.uid: m for m in fresh.msgs}
-        if expunges:
+        box, changed, remaining = found
+        present = None
+        if remaining != len(snap.msgs):  # something was expunged (or is still pending)
+            present = await self.run_sync(store.uids, self.rt.db, self.account, snap.box.id)
+        by_uid = {m.uid: m for m in changed}
+        if expunges and present is not None:
             # Highest sequence number first (as Dovecot), so each number is valid when sent.
             for i in range(len(snap.msgs) - 1, -1, -1):
-                if snap.msgs[i].uid not in by_uid:
+                if snap.msgs[i].uid not in present:
                     await self.untagged(f"{i + 1} EXPUNGE")
                     del snap.msgs[i]
-        kept = []
-        for m in snap.msgs:
+        for i, m in enumerate(snap.msgs):
             new = by_uid.get(m.uid)
             if new is not None and new.flags != m.flags:
                 m.flags = new.flags
-                await self.untagged(b"%d FETCH (FLAGS %s)" % (len(kept) + 1, flags_list(self.flags_of(m))))
-            kept.append(m)
-        known = snap.msgs[-1].uid if snap.msgs else 0
-        added = [m for m in fresh.msgs if m.uid > known]
+                await self.untagged(b"%d FETCH (FLAGS %s)" % (i + 1, flags_list(self.flags_of(m))))
+        added = [m for m in changed if m.uid > known_max]
         claims = self.server.recent_claims
         for m in added:
             m.recent = not self.readonly and m.uid > claims.get(snap.box.id, 0)
             if m.recent:
                 claims[snap.box.id] = m.uid
-        snap.msgs = kept + added
+        snap.msgs = snap.msgs + added
         self._renumber(snap)
         if added:
             await self.untagged(f"{len(snap.msgs)} EXISTS")
             await self.untagged(f"{sum(m.recent for m in snap.msgs)} RECENT")
-        if expunges or not any(m.uid not in by_uid for m in snap.msgs):
-            snap.box = fresh.box
+        if present is None or all(m.uid in present for m in snap.msgs):
+            snap.box = box  # all caught up (else the next refresh looks again)
 
     @staticmethod
     def flags_of(m):

@@ -2,14 +2,20 @@
 SEARCH and their UID forms."""
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from sandbox.clock import VN_TZ
 
 from . import data as store
 from .fetch import Att, flags_list, parse_atts, render
 from .mailbox_cmds import check_flags, mailbox_arg
-from .parser import Atom, ParseError, in_ranges, parse_sequence_set
+from .parser import Atom, ParseError, parse_sequence_set
 
 FLAG_OPS = {"FLAGS": "replace", "+FLAGS": "add", "-FLAGS": "remove"}
+
+
+def _uid(m) -> int:
+    return m.uid
 
 
 class _SearchCtx:
@@ -33,16 +39,22 @@ class MessageCommands:
             raise ParseError("sequence set expected")
         msgs = self.selected.msgs
         if uid:
-            largest = msgs[-1].uid if msgs else 0
-            ranges = parse_sequence_set(str(set_token), largest)
-            return [m for m in msgs if in_ranges(m.uid, ranges)]
-        ranges = parse_sequence_set(str(set_token), len(msgs))
-        if any(hi > len(msgs) for _, hi in ranges):
-            raise ParseError("Invalid messageset")
-        return [m for m in msgs if in_ranges(m.seq, ranges)]
+            ranges = parse_sequence_set(str(set_token), msgs[-1].uid if msgs else 0)
+            spans = [(bisect_left(msgs, lo, key=_uid), bisect_right(msgs, hi, key=_uid)) for lo, hi in ranges]
+        else:
+            ranges = parse_sequence_set(str(set_token), len(msgs))
+            if any(hi > len(msgs) for _, hi in ranges):
+                raise ParseError("Invalid messageset")
+            spans = [(lo - 1, hi) for lo, hi in ranges]
+        if len(spans) == 1:
+            return msgs[spans[0][0]:spans[0][1]]
+        return [msgs[i] for i in sorted({i for a, b in spans for i in range(a, b)})]
 
     async def load_content(self, msgs) -> dict[int, tuple[str, dict]]:
         ids = list({m.data_id for m in msgs})
+        cached = self.server.data_cache.peek_many(ids)  # the usual case: no trip to the executor
+        if cached is not None:
+            return cached
         return await self.run_sync(self.server.data_cache.get_many, self.rt.db, self.account.sandbox_id, ids)
 
     # --- FETCH -----------------------------------------------------------------------------
