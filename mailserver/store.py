@@ -20,7 +20,7 @@ from sandbox.errors import NotFound
 from . import mime
 from .addresses import domain_of, normalize_address
 from .errors import MailError
-from .models import MailAccount, Mailbox, MailDomain, MailItem, MessageData, Submission
+from .models import MailAccount, Mailbox, MailDomain, MailItem, MessageData
 
 # (name, special-use) of the folders every account starts with, in display order.
 DEFAULT_FOLDERS = [("INBOX", None), ("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Junk", "\\Junk"), ("Trash", "\\Trash")]

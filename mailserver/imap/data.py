@@ -64,12 +64,6 @@ def find_mailbox(db, account: AccountRef, name: str) -> BoxInfo | None:
         return _info(box) if box else None
 
 
-def modseq(db, account: AccountRef, mailbox_id: int) -> int | None:
-    with db.read() as s:
-        return s.scalar(select(Mailbox.modseq).where(Mailbox.id == mailbox_id, Mailbox.sandbox_id == account.sandbox_id,
-                                                     Mailbox.account_id == account.id))
-
-
 def modseqs(db, mailbox_ids: list[int]) -> dict[int, int]:
     """Change counters of many mailboxes in one query (the cross-process IDLE poller)."""
     if not mailbox_ids:
@@ -93,27 +87,30 @@ def snapshot(db, account: AccountRef, mailbox_id: int) -> Snapshot | None:
         return Snapshot(_info(box), msgs)
 
 
-def changes(db, account: AccountRef, mailbox_id: int, since: int, known_max_uid: int):
-    """What changed in a mailbox since a change counter: (box info, messages added or with
-    new flags since then, how many messages up to ``known_max_uid`` remain) or None if the
-    mailbox is gone. Cheap whatever the mailbox's size: an idle session's refresh."""
+UNCHANGED = "unchanged"
+
+
+def changes(db, account: AccountRef, mailbox_id: int, since: int, known_max_uid: int, known_count: int):
+    """What changed in a mailbox since a change counter, in one read: ``UNCHANGED``; None if
+    the mailbox is gone; else (box info, messages added or with new flags since then, the
+    UIDs present when some of the ``known_count`` messages up to ``known_max_uid`` are gone,
+    else None). Cheap whatever the mailbox's size: an idle session's refresh."""
     with db.read() as s:
         box = s.get(Mailbox, mailbox_id)
         if box is None or box.sandbox_id != account.sandbox_id or box.account_id != account.id:
             return None
+        if box.modseq == since:
+            return UNCHANGED
         rows = s.execute(
             select(MailItem.uid, MailItem.id, MailItem.data_id, MailItem.flags, MailItem.internal_date, MessageData.vsize)
             .join(MessageData, MessageData.id == MailItem.data_id)
             .where(MailItem.mailbox_id == mailbox_id, MailItem.modseq > since).order_by(MailItem.uid)).all()
         remaining = s.scalar(select(func.count()).select_from(MailItem).where(
             MailItem.mailbox_id == mailbox_id, MailItem.uid <= known_max_uid))
-        return _info(box), [_msg(*r) for r in rows], remaining
-
-
-def uids(db, account: AccountRef, mailbox_id: int) -> set[int]:
-    with db.read() as s:
-        return set(s.scalars(select(MailItem.uid).where(MailItem.sandbox_id == account.sandbox_id,
-                                                        MailItem.mailbox_id == mailbox_id)))
+        present = None
+        if remaining != known_count:  # something was expunged (or is still pending here)
+            present = set(s.scalars(select(MailItem.uid).where(MailItem.mailbox_id == mailbox_id)))
+        return _info(box), [_msg(*r) for r in rows], present
 
 
 def _msg(uid, item_id, data_id, flags, when, size) -> Msg:

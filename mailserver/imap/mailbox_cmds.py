@@ -4,6 +4,7 @@ that reports other sessions' changes (EXISTS, EXPUNGE, FLAGS)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from datetime import datetime
 
@@ -144,19 +145,16 @@ class MailboxCommands:
         snap = self.selected
         if snap is None:
             return
-        current = await self.run_sync(store.modseq, self.rt.db, self.account, snap.box.id)
-        if current is not None and current == snap.box.modseq:
-            return
         known_max = snap.msgs[-1].uid if snap.msgs else 0
-        found = await self.run_sync(store.changes, self.rt.db, self.account, snap.box.id, snap.box.modseq, known_max)
+        found = await self.server.changes(self.account, snap.box.id, snap.box.modseq, known_max, len(snap.msgs))
+        if found is store.UNCHANGED:
+            return
         if found is None:
             await self.untagged("BYE Mailbox was deleted (thu muc da bi xoa)")
             self.closing = True
             return
-        box, changed, remaining = found
-        present = None
-        if remaining != len(snap.msgs):  # something was expunged (or is still pending)
-            present = await self.run_sync(store.uids, self.rt.db, self.account, snap.box.id)
+        box, changed, present = found
+        changed = [dataclasses.replace(m) for m in changed]  # shared with other sessions: copy
         by_uid = {m.uid: m for m in changed}
         if expunges and present is not None:
             # Highest sequence number first (as Dovecot), so each number is valid when sent.

@@ -6,7 +6,6 @@ from bisect import bisect_left, bisect_right
 
 from sandbox.clock import VN_TZ
 
-from . import data as store
 from .fetch import Att, flags_list, parse_atts, render
 from .mailbox_cmds import check_flags, mailbox_arg
 from .parser import Atom, ParseError, parse_sequence_set
@@ -119,8 +118,6 @@ class MessageCommands:
                                     **{kind: flags} if kind != "replace" else {"replace": flags})
             for m in msgs:
                 m.flags = frozenset(result["flags"][str(m.item_id)].split())
-            self.selected.box.modseq = await self.run_sync(store.modseq, self.rt.db, self.account, self.selected.box.id) \
-                if len(result["changed"]) else self.selected.box.modseq
             if not silent:
                 changed = set(result["changed"])
                 out = []

@@ -327,7 +327,21 @@ class IMAPServer:
         self.connections: set[Connection] = set()
         self._server: asyncio.AbstractServer | None = None
         self._watched: dict[int, set[Connection]] = {}
+        self._inflight: dict[tuple, asyncio.Future] = {}
         self._poller: asyncio.Task | None = None
+
+    async def changes(self, account, mailbox_id: int, since: int, known_max: int, known_count: int):
+        """``data.changes`` with identical requests in flight shared: when one delivery wakes
+        many sessions of one mailbox, the store is read once for all of them."""
+        key = (account.id, mailbox_id, since, known_max, known_count)
+        pending = self._inflight.get(key)
+        if pending is None:
+            loop = asyncio.get_running_loop()
+            pending = loop.run_in_executor(self.executor, store.changes, self.runtime.db, account, mailbox_id,
+                                           since, known_max, known_count)
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
+        return await asyncio.shield(pending)
 
     def watch(self, mailbox_id: int, conn: Connection):
         """Register a session for the cross-process poller; returns the unregistration."""

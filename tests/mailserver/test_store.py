@@ -8,7 +8,7 @@ from mailserver.api import MailView
 from sandbox.errors import NotFound, SandboxError
 from tests.factories import make_message, make_world
 
-from .helpers import chain_ok, counts, inbox
+from .helpers import chain_ok, counts
 
 
 def send(rt, ref, to, subject, body="Nội dung.\n"):
