@@ -121,10 +121,10 @@ class DataCache:
     """Message content by data id. Message data never changes once stored, so a small LRU
     per process is always right: (blob hash, structure)."""
 
-    def __init__(self, size: int = 4096):
+    def __init__(self, size: int = 8192):
         self._lock = Lock()
         self._items: OrderedDict[int, tuple[str, dict]] = OrderedDict()
-        self._size = size
+        self.size = size
 
     def peek_many(self, data_ids) -> dict[int, tuple[str, dict]] | None:
         """All of them from memory, or None (then ``get_many`` in the executor)."""
@@ -159,6 +159,6 @@ class DataCache:
                 for d in missing:
                     if d in out:
                         self._items[d] = out[d]
-                while len(self._items) > self._size:
+                while len(self._items) > self.size:
                     self._items.popitem(last=False)
         return out

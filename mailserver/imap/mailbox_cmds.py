@@ -113,6 +113,7 @@ class MailboxCommands:
         self._renumber(snap)
         self.selected, self.readonly = snap, readonly
         self.watch(box.id)
+        self.server.warm(self.account.sandbox_id, [m.data_id for m in snap.msgs])
         keywords = sorted({f for m in snap.msgs for f in m.flags if not f.startswith("\\")})
         await self.untagged(b"FLAGS " + flags_list(list(SYSTEM_FLAGS) + keywords))
         perm = b"()" if readonly else flags_list(list(SYSTEM_FLAGS) + keywords + ["\\*"])
@@ -222,6 +223,7 @@ class MailboxCommands:
                 if changed is not None:
                     changed.clear()
                 await self.refresh(expunges=True)
+                await self.flush()
         finally:
             if not reader.done():
                 reader.cancel()

@@ -64,12 +64,25 @@ class Connection(MailboxCommands, MessageCommands):
         self.tls = False
         self.closing = False
         self.unsubscribe = None
+        self._out: list[bytes] = []
+        self._out_size = 0
 
     # --- I/O ---------------------------------------------------------------------------
 
     async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
+        """Queue output; it goes out in one write when the command ends, before the server
+        waits for the client, or when much is queued (one TCP segment per answer, not two)."""
+        self._out.append(data)
+        self._out_size += len(data)
+        if self._out_size > 256 * 1024:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._out:
+            self.writer.write(b"".join(self._out))
+            self._out.clear()
+            self._out_size = 0
+            await self.writer.drain()
 
     async def untagged(self, text: str | bytes) -> None:
         await self.send(b"* " + (text.encode() if isinstance(text, str) else text) + b"\r\n")
@@ -79,6 +92,7 @@ class Connection(MailboxCommands, MessageCommands):
 
     async def read_line(self) -> bytes:
         """One line including CRLF; a line over MAX_LINE is read to its end and refused."""
+        await self.flush()  # whatever the client waits for goes out before we wait for it
         try:
             return await self.reader.readuntil(b"\n")
         except asyncio.LimitOverrunError as e:
@@ -114,6 +128,7 @@ class Connection(MailboxCommands, MessageCommands):
                 raise LiteralTooBig(size, tag)
             if not nonsync:
                 await self.send(b"+ OK\r\n")
+                await self.flush()
             try:
                 body = await self.reader.readexactly(size)
             except asyncio.IncompleteReadError:
@@ -144,9 +159,11 @@ class Connection(MailboxCommands, MessageCommands):
         await self.untagged(f"OK [CAPABILITY {self.capabilities()}] Sandbox IMAP ready (san sang).")
         while not self.closing:
             try:
-                buf = await asyncio.wait_for(self.read_command(), IDLE_TIMEOUT)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(IDLE_TIMEOUT):
+                    buf = await self.read_command()
+            except TimeoutError:
                 await self.untagged("BYE Idle for too long (qua thoi gian cho)")
+                await self.flush()
                 return
             except LineTooLong as e:
                 await self.send(f"{e.tag} BAD Line too long (dong lenh qua dai)\r\n".encode())
@@ -159,6 +176,7 @@ class Connection(MailboxCommands, MessageCommands):
             if not buf.strip():
                 continue
             await self.execute(buf)
+            await self.flush()
 
     async def execute(self, buf: bytes) -> None:
         try:
@@ -229,6 +247,7 @@ class Connection(MailboxCommands, MessageCommands):
         if self.tls or self.server.ssl_context is None:
             return "BAD TLS already active or not available"
         await self.send(f"{tag} OK Begin TLS negotiation now\r\n".encode())
+        await self.flush()
         await self.writer.start_tls(self.server.ssl_context)
         self.tls = True
         return None
@@ -329,6 +348,14 @@ class IMAPServer:
         self._watched: dict[int, set[Connection]] = {}
         self._inflight: dict[tuple, asyncio.Future] = {}
         self._poller: asyncio.Task | None = None
+
+    def warm(self, sandbox_id: int, data_ids: list[int]) -> None:
+        """Load a just-selected mailbox's message structures into memory in the background,
+        so the session's fetches find them there (Dovecot keeps an index for the same)."""
+        missing = [d for d in data_ids if self.data_cache.peek_many([d]) is None]
+        if missing:
+            asyncio.get_running_loop().run_in_executor(
+                self.executor, self.data_cache.get_many, self.runtime.db, sandbox_id, missing[-self.data_cache.size:])
 
     async def changes(self, account, mailbox_id: int, since: int, known_max: int, known_count: int):
         """``data.changes`` with identical requests in flight shared: when one delivery wakes
