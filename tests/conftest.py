@@ -3,6 +3,7 @@ worlds built through the real actions, our SMTP server and web app on loopback p
 ``sandbox serve`` subprocess, and Playwright on Debian's Chromium."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -122,45 +123,55 @@ def live_server(sqlite_runtime):
     srv.shutdown()
 
 
+@contextlib.contextmanager
+def served_process(tmp_path: Path, data: Path, env: dict, **attrs):
+    """``sandbox serve`` (web, SMTP, IMAP) as a subprocess on ``data``, on free ports; yields
+    an object with ``http_url``, ``smtp``, ``imap``, ``data_dir``, ``process``, ``log`` and
+    ``attrs``. Stops it afterwards."""
+    cli = [sys.executable, "-m", "sandbox.cli"]
+    http_port, smtp_port, imap_port = free_port(), free_port(), free_port()
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cli + ["serve", "--http-port", str(http_port), "--smtp-port", str(smtp_port),
+                                       "--imap-port", str(imap_port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for port in (smtp_port, http_port, imap_port):
+                wait_port(port, proc=proc)
+        except Exception:
+            proc.kill()
+            proc.wait()
+            pytest.fail("sandbox serve did not start:\n" + log_path.read_text(errors="replace"))
+        served = type("Served", (), dict(http_url=f"http://127.0.0.1:{http_port}", smtp=smtp_port, imap=imap_port,
+                                         data_dir=data, process=proc, log=log_path, **attrs))
+        try:
+            yield served
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def cli_env(data: Path) -> dict:
+    env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    env.pop("SANDBOX_DATABASE_URL", None)
+    return env
+
+
 @pytest.fixture
 def serve_process(tmp_path):
     """`sandbox serve` as a subprocess on free ports, with a world made by the CLI."""
     data = tmp_path / "served"
-    env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
-    env.pop("SANDBOX_DATABASE_URL", None)
+    env = cli_env(data)
     cli = [sys.executable, "-m", "sandbox.cli"]
     for address, name in [("lanhdao@cantho.gov.vn", "Nguyễn Văn An"), ("vanthu@cantho.gov.vn", "Lê Thị Thư"),
                           ("truongphong@cantho.gov.vn", "Trần Minh Khoa")]:
         subprocess.run(cli + ["account", "add", "ts001", address, "--password", "MatKhau@123", "--name", name],
                        env=env, check=True, capture_output=True)
-    http_port, smtp_port, imap_port = free_port(), free_port(), free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(cli + ["serve", "--http-port", str(http_port), "--smtp-port", str(smtp_port),
-                                   "--imap-port", str(imap_port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_port(smtp_port, proc=proc)
-        wait_port(http_port, proc=proc)
-        wait_port(imap_port, proc=proc)
-    except Exception:
-        proc.kill()
-        raise RuntimeError((tmp_path / "serve.log").read_text())
-
-    class Served:
-        http_url = f"http://127.0.0.1:{http_port}"
-        smtp = smtp_port
-        imap = imap_port
-        data_dir = data
-        password = "MatKhau@123"
-        process = proc
-
-    yield Served
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with served_process(tmp_path, data, env, password="MatKhau@123") as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

@@ -3,14 +3,13 @@ Runtime (SQLite, PostgreSQL when ``make test`` started it), and ``sandbox serve`
 subprocess with web + SMTP + IMAP and two sandboxes holding the same address."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import PG_URL, free_port, open_runtime, wait_port
+from tests.conftest import PG_URL, cli_env, free_port, open_runtime, served_process
 from tests.factories import PASSWORD, make_world
 
 from . import dovecot as dv
@@ -80,12 +79,6 @@ SERVED_PEOPLE = [("ts001", "lanhdao@cantho.gov.vn", PASSWORD, "Nguyễn Văn An"
                  ("ts002", "vanthu@cantho.gov.vn", OTHER_PASSWORD, "Lê Thị Thư")]
 
 
-def _cli_env(data) -> dict:
-    env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
-    env.pop("SANDBOX_DATABASE_URL", None)
-    return env
-
-
 @pytest.fixture(scope="session")
 def served_template(tmp_path_factory):
     """A data dir with the accounts made by the CLI, once; each test serves a copy."""
@@ -93,7 +86,7 @@ def served_template(tmp_path_factory):
     cli = [sys.executable, "-m", "sandbox.cli"]
     for sandbox, address, password, name in SERVED_PEOPLE:
         subprocess.run(cli + ["account", "add", sandbox, address, "--password", password, "--name", name],
-                       env=_cli_env(data), check=True, capture_output=True)
+                       env=cli_env(data), check=True, capture_output=True)
     return data
 
 
@@ -105,37 +98,5 @@ def served(tmp_path, served_template):
     _imap_controller()
     data = tmp_path / "served"
     shutil.copytree(served_template, data)
-    env = _cli_env(data)
-    cli = [sys.executable, "-m", "sandbox.cli"]
-    http_port, smtp_port, imap_port = free_port(), free_port(), free_port()
-    log_path = tmp_path / "serve.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cli + ["serve", "--http-port", str(http_port), "--smtp-port", str(smtp_port),
-                                   "--imap-port", str(imap_port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for port in (smtp_port, http_port, imap_port):
-            wait_port(port, proc=proc)
-    except Exception:
-        proc.kill()
-        proc.wait()
-        log.close()
-        pytest.fail("sandbox serve did not start:\n" + log_path.read_text(errors="replace"))
-
-    class Served:
-        http_url = f"http://127.0.0.1:{http_port}"
-        smtp = smtp_port
-        imap = imap_port
-        data_dir = data
-        password = PASSWORD
-        other_password = OTHER_PASSWORD
-        process = proc
-        log = log_path
-
-    yield Served
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    with served_process(tmp_path, data, cli_env(data), password=PASSWORD, other_password=OTHER_PASSWORD) as served:
+        yield served

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from imapclient import imap_utf7
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 SPECIAL_FOLDERS = [("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Junk", "\\Junk"), ("Trash", "\\Trash")]
 
@@ -424,44 +426,13 @@ def fetch_items(reply: Reply) -> dict[int, dict]:
 
 
 def mutf7_encode(name: str) -> str:
-    """A mailbox name in IMAP's modified UTF-7 (RFC 3501 5.1.3)."""
-    import base64
-    out, pending = [], []
-
-    def flush():
-        if pending:
-            b = base64.b64encode("".join(pending).encode("utf-16-be")).rstrip(b"=").decode().replace("/", ",")
-            out.append("&" + b + "-")
-            pending.clear()
-
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7E:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            pending.append(ch)
-    flush()
-    return "".join(out)
+    """A mailbox name in IMAP's modified UTF-7 (RFC 3501 5.1.3), by imapclient's codec: an
+    implementation independent of the server under test."""
+    return imap_utf7.encode(name).decode("ascii")
 
 
 def mutf7_decode(name: str | bytes) -> str:
-    import base64
-    if isinstance(name, bytes):
-        name = name.decode("latin-1")
-    out, i = [], 0
-    while i < len(name):
-        if name[i] == "&":
-            j = name.index("-", i)
-            if j == i + 1:
-                out.append("&")
-            else:
-                b = name[i + 1:j].replace(",", "/")
-                out.append(base64.b64decode(b + "=" * (-len(b) % 4)).decode("utf-16-be"))
-            i = j + 1
-        else:
-            out.append(name[i])
-            i += 1
-    return "".join(out)
+    return imap_utf7.decode(name.encode("latin-1") if isinstance(name, str) else name)
 
 
 def quote(s: str) -> str:
