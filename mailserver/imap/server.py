@@ -28,7 +28,6 @@ from .parser import ParseError, literal_at_end, parse_command
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024
-MAX_LITERAL = 64 * 1024 * 1024
 IDLE_TIMEOUT = 30 * 60
 POLL_SECONDS = 0.5
 CAPABILITIES = ("IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE XLIST "
@@ -120,7 +119,7 @@ class Connection(MailboxCommands, MessageCommands):
             if lit is None:
                 return buf + line.rstrip(b"\r\n")
             size, nonsync = lit
-            if size > MAX_LITERAL:
+            if size > self.server.max_literal:
                 tag = (buf + line).split(b" ", 1)[0].decode("ascii", "replace")
                 if nonsync:  # the client sends it anyway: read and drop it
                     await self._discard(size)
@@ -186,7 +185,7 @@ class Connection(MailboxCommands, MessageCommands):
             await self.send(f"{tag} BAD {e}\r\n".encode())
             return
         handler = getattr(self, f"cmd_{name}", None)
-        if handler is None or name in ("UID_",):
+        if handler is None:
             await self.send(f"{tag} BAD Unknown command {name}\r\n".encode())
             return
         allowed = getattr(handler, "states", ("any",))
@@ -340,6 +339,8 @@ class IMAPServer:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imap-store")
         self.ssl_context = server_ssl_context(runtime.settings.tls_dir)
         self.require_tls = not is_loopback(host)
+        # A literal carries at most one message (APPEND): the same size limit as SMTP's.
+        self.max_literal = runtime.settings.max_message_size
         self.data_cache = store.DataCache()
         self.render_cache = RenderCache()
         self.recent_claims: dict[int, int] = {}
