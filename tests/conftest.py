@@ -58,6 +58,8 @@ def _database_url(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'sandbox.db'}"
     if not PG_URL:
+        if os.environ.get("CI"):  # make test starts it: in CI its absence is a failure
+            pytest.fail("PostgreSQL was not started (SANDBOX_TEST_POSTGRES_URL is not set)")
         pytest.skip("PostgreSQL not started (run through `make test`, which sets SANDBOX_TEST_POSTGRES_URL)")
     _reset_postgres(PG_URL)
     return PG_URL
