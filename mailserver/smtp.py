@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 # Cleartext AUTH is allowed on loopback only (see SubmissionController); aiosmtpd warns on
 # every connection about it.
 warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
+logging.getLogger("mail.log").addFilter(
+    lambda record: "auth_require_tls == False" not in record.getMessage()
+    and "login_data is deprecated" not in record.getMessage())
 
 
 def ascii_vi(text: str) -> str:
