@@ -100,7 +100,8 @@ class Dispatcher:
                 raise NotFound("Không tìm thấy sandbox.", f"sandbox {sandbox_id} does not exist")
             now = as_utc(self.clock.now())
             ctx = ActionContext(session, sandbox, actor, now, self.blobs, self.services)
-            result = handler(ctx, **args) or {}
+            # Stored as JSON: digest what a reader will get back (tuples become lists, keys strings).
+            result = json.loads(canonical(handler(ctx, **args) or {}))
             seq = sandbox.log_seq + 1
             result_digest = digest(result)
             h = entry_hash(sandbox.log_head, seq, now, actor, name, args, result_digest)

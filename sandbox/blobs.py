@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStore:
@@ -16,7 +19,7 @@ class BlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, digest: str) -> Path:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        if not _DIGEST.fullmatch(digest):
             raise ValueError(f"not a blob digest: {digest!r}")
         return self.root / digest[:2] / digest[2:]
 

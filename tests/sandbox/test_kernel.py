@@ -104,3 +104,16 @@ def test_bad_sandbox_name_is_refused(runtime):
     with pytest.raises(SandboxError) as e:
         get_or_create_sandbox(runtime.db, runtime.clock, "../etc")
     assert "Tên sandbox không hợp lệ" in e.value.message_vi
+
+
+@action("test.tuple_result")
+def _tuple_result(ctx) -> dict:
+    return {"pairs": [(1, 2)], "by_id": {7: "x"}}
+
+
+def test_results_that_json_reshapes_still_verify(runtime):
+    sid = get_or_create_sandbox(runtime.db, runtime.clock, "shapes")
+    result = runtime.dispatcher.dispatch(sid, "tester", "test.tuple_result", {})
+    assert result == {"pairs": [[1, 2]], "by_id": {"7": "x"}}
+    with runtime.db.read() as s:
+        assert verify_chain(s, sid) == (True, None)
