@@ -42,9 +42,9 @@ Semantics (compared with dovecot-imapd 2.3.19; differences are deliberate and ma
   attached messages included, as in Dovecot) and the BODY text.
 * BEFORE / ON / SINCE compare the internal date's calendar date in ``ctx.tz``.
   SENTBEFORE / SENTON / SENTSINCE use the calendar date written in the (last) Date:
-  header, in its own zone, as Dovecot does.  *A message without a valid Date: falls back
-  to the internal date (in ``ctx.tz``), like RFC 5256's sort rule; Dovecot takes such a
-  message as sent on 1 Jan 1970 (it matches every SENTBEFORE and no SENTON / SENTSINCE).
+  header, in its own zone, as Dovecot does.  A message without a valid Date: counts as
+  sent on 1 Jan 1970 (it matches every SENTBEFORE and no SENTON / SENTSINCE), as in
+  Dovecot.
 * Dates are ``d-Mon-yyyy`` or ``dd-Mon-yyyy``, atom or quoted, month case-insensitive.
   *An impossible date (32-Jan-2024, 29-Feb-2023) is a syntax error; Dovecot matches
   nothing.
