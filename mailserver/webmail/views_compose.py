@@ -52,6 +52,7 @@ def _render(view, form: ComposeForm, *, error: str | None = None, status: int = 
     return render_template(
         "webmail/compose.html", folders=view.folders(), form=form, carried=carried, error=error,
         directory=view.directory("", limit=500), max_size=file_size(runtime().settings.max_message_size),
+        max_bytes=runtime().settings.max_message_size,
     ), status
 
 

@@ -224,3 +224,22 @@ def test_draft_round_trip_with_bcc_and_attachment(page, live_server, mail_world)
         assert row["parts"]["text"] == "Bản dự thảo lần 2.\n"
         assert b"\nBcc:" not in row["raw"] and b"chanhvanphong" not in row["raw"]
         assert attachment_bytes(row, "Dự thảo kế hoạch.pdf") == minimal_pdf()
+
+
+def test_files_over_the_limit_are_stopped_before_anything_typed_is_lost(page, live_server, mail_world):
+    rt, w = live_server.runtime, mail_world
+    login(page, live_server.url, "lanhdao@cantho.gov.vn")
+    page.click("text=Soạn thư")
+    # The page carries the server's limit; a small one here stands for 25 MB of files.
+    page.eval_on_selector("#f-files", "el => { el.dataset.maxBytes = '1000'; el.dataset.maxLabel = '1 KB'; }")
+    page.fill("#f-to", "truongphong@cantho.gov.vn")
+    page.fill("#f-subject", SUBJECT)
+    page.fill("#f-body", "Nội dung dài đã gõ.\n")
+    page.set_input_files("#f-files", files=[{"name": "lon.pdf", "mimeType": "application/pdf", "buffer": b"%PDF" + b"x" * 5000}])
+    expect(page.locator("#f-files-too-big")).to_contain_text("Tệp đính kèm quá lớn")
+    url = page.url
+    page.click("button[name=send]")
+    expect(page.locator("#f-files-too-big")).to_be_visible()
+    assert page.url == url
+    expect(page.locator("#f-body")).to_have_value("Nội dung dài đã gõ.\n")
+    assert folder_rows(rt, w["truongphong"]) == []

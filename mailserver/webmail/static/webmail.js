@@ -85,4 +85,24 @@
   }
 
   document.querySelectorAll("input[data-directory]").forEach(attachSuggestions);
+
+  // Files over the size limit would be refused by the server before it reads the form, and
+  // what the person typed would be lost: stop them here, with the reason, instead.
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    var warning = document.getElementById(input.id + "-too-big");
+    function tooBig() {
+      var total = 0;
+      Array.prototype.forEach.call(input.files, function (file) { total += file.size; });
+      var limit = Number(input.dataset.maxBytes);
+      if (total <= limit) { warning.hidden = true; return false; }
+      warning.textContent = "Tệp đính kèm quá lớn: tổng " + (total / 1048576).toFixed(1).replace(".", ",") +
+        " MB, tối đa " + input.dataset.maxLabel + ". Hãy bỏ bớt tệp rồi gửi lại.";
+      warning.hidden = false;
+      return true;
+    }
+    input.addEventListener("change", tooBig);
+    input.form.addEventListener("submit", function (event) {
+      if (tooBig()) { event.preventDefault(); input.focus(); }
+    });
+  });
 }());
