@@ -150,7 +150,7 @@ def test_idle_across_processes_within_a_second(tmp_path):
             t0 = time.monotonic()
             deliver(a, world, "Từ tiến trình khác")
             line = c.readline()
-            assert line == b"* 1 EXISTS\r\n" and time.monotonic() - t0 < 1.5
+            assert line == b"* 1 EXISTS\r\n" and time.monotonic() - t0 < 1.0  # the issue: within a second
             c.send(b"DONE\r\n")
             while not c.readline().startswith(tag):
                 pass
