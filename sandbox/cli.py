@@ -98,5 +98,25 @@ def demo(obj: _Ctx, host, http_port, smtp_port, imap_port, no_serve):
     run(rt, host, http_port, smtp_port, {"web", "smtp", "imap"}, imap_port=imap_port)
 
 
+@main.group()
+def sign():
+    """Digital signing (Decree 30 two-layer signing)."""
+
+
+@sign.command("example")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+def sign_example(out_dir):
+    """Write draft.pdf, leader-signed.pdf, issued.pdf (two layers) and root.pem of a throwaway world."""
+    from pathlib import Path
+
+    from signing.example import write_example
+    try:
+        paths = write_example(Path(out_dir))
+    except SandboxError as e:
+        _fail(e)
+    for name, path in paths.items():
+        click.echo(f"Đã ghi {path}")
+
+
 if __name__ == "__main__":
     main()
