@@ -28,6 +28,7 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock | None = None) -> "Runtime":
         import mailserver.api as mail_api  # registers mail tables and actions
+        import signing.tokens  # noqa: F401  (registers signing tables and actions)
         from . import models  # noqa: F401
 
         settings = settings or Settings()
