@@ -118,5 +118,78 @@ def sign_example(out_dir):
         click.echo(f"Đã ghi {path}")
 
 
+STATUS_VI = {"valid": "HỢP LỆ: đủ chữ ký, không có gì bị sửa sau khi ký.",
+             "incomplete": "CHƯA HOÀN THÀNH: còn trường chữ ký để trống.",
+             "invalid": "KHÔNG HỢP LỆ."}
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--trust", "trust", type=click.Path(dir_okay=False), default=None,
+              help="Root certificate (PEM or DER) to trust, e.g. root.pem of `sandbox sign example`.")
+@click.option("--sandbox", "sandbox_name", default=None, help="Name signers after the tokens of this sandbox.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report (fields in README).")
+@click.pass_obj
+def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
+    """Check every signature of a PDF. Exit 0 valid, 1 incomplete or invalid, 2 unusable input."""
+    import json
+    from pathlib import Path
+
+    from signing.errors import SigningError
+    from signing.verify import verify_pdf
+
+    try:
+        data = Path(file).read_bytes()
+    except OSError as e:
+        click.echo(f"Lỗi: không đọc được tệp {file}: {e.strerror}.", err=True)
+        sys.exit(2)
+    context = None
+    if trust:
+        from pyhanko_certvalidator import ValidationContext
+
+        from signing.pki import load_cert, to_asn1_cert
+        try:
+            root = to_asn1_cert(load_cert(Path(trust).read_bytes()))
+        except (OSError, ValueError) as e:
+            click.echo(f"Lỗi: tệp chứng thư gốc {trust} không dùng được ({e}).", err=True)
+            sys.exit(2)
+
+        def context():
+            return ValidationContext(trust_roots=[root], allow_fetching=False)
+    people = {}
+    if sandbox_name:
+        from signing.tokens import holders_by_fingerprint
+
+        from .sandboxes import find_sandbox
+        rt = obj.runtime()
+        with rt.db.read() as s:
+            sb = find_sandbox(s, sandbox_name)
+            if sb is None:
+                click.echo(f"Lỗi: không có sandbox {sandbox_name}.", err=True)
+                sys.exit(2)
+            people = holders_by_fingerprint(s, sb.id)
+        rt.close()
+    try:
+        report = verify_pdf(data, validation_context=context, people=people)
+    except SigningError as e:
+        click.echo(f"Lỗi: {e.message_vi}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for i, sig in enumerate(report.signatures, 1):
+            who = sig.person or sig.signer
+            click.echo(f"{i}. {sig.field}: {who} ({'cá nhân' if sig.kind == 'personal' else 'cơ quan' if sig.kind else '?'}), "
+                       f"ký lúc {sig.signing_time}; {'nguyên vẹn' if sig.intact else 'BỊ SỬA'}, "
+                       f"{'tin cậy' if sig.trusted else 'KHÔNG tin cậy'}{', ĐÃ THU HỒI' if sig.revoked else ''}; "
+                       f"{sig.modification_vi}")
+        for f in report.empty_fields:
+            click.echo(f"   Trường chữ ký {f.field}: còn trống.")
+        for v in report.verdicts:
+            click.echo(f"[{'đạt' if v.ok else 'KHÔNG ĐẠT'}] {v.message}")
+        click.echo(STATUS_VI[report.status])
+    sys.exit(0 if report.status == "valid" else 1)
+
+
 if __name__ == "__main__":
     main()

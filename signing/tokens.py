@@ -109,3 +109,9 @@ def open_token(runtime, sandbox_id: int, token_id: int, pin: str, *, actor: str,
     if not full:
         runtime.dispatcher.dispatch(sandbox_id, actor, "signing.pin_ok", {"token_id": token_id})
     return cert, key
+
+
+def holders_by_fingerprint(session, sandbox_id: int) -> dict[str, str]:
+    """Certificate fingerprint → the in-world holder of the token (for the verifier)."""
+    return dict(session.execute(select(SigningToken.fingerprint, SigningToken.holder)
+                                .where(SigningToken.sandbox_id == sandbox_id)).all())
