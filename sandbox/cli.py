@@ -143,7 +143,7 @@ def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
     except OSError as e:
         click.echo(f"Lỗi: không đọc được tệp {file}: {e.strerror}.", err=True)
         sys.exit(2)
-    context = None
+    make_context = None
     if trust:
         from pyhanko_certvalidator import ValidationContext
 
@@ -154,7 +154,7 @@ def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
             click.echo(f"Lỗi: tệp chứng thư gốc {trust} không dùng được ({e}).", err=True)
             sys.exit(2)
 
-        def context():
+        def make_context():  # a fresh context per signature (pyHanko keeps state in it)
             return ValidationContext(trust_roots=[root], allow_fetching=False)
     people = {}
     if sandbox_name:
@@ -170,7 +170,7 @@ def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
             people = holders_by_fingerprint(s, sb.id)
         rt.close()
     try:
-        report = verify_pdf(data, validation_context=context, people=people)
+        report = verify_pdf(data, validation_context=make_context, people=people)
     except SigningError as e:
         click.echo(f"Lỗi: {e.message_vi}", err=True)
         sys.exit(2)
