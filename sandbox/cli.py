@@ -118,6 +118,22 @@ def sign_example(out_dir):
         click.echo(f"Đã ghi {path}")
 
 
+def _trust_context(trust: str):
+    """A factory of fresh validation contexts trusting only the given root (pyHanko keeps
+    state in a context, so each signature gets its own)."""
+    from pathlib import Path
+
+    from pyhanko_certvalidator import ValidationContext
+
+    from signing.pki import load_cert, to_asn1_cert
+    try:
+        root = to_asn1_cert(load_cert(Path(trust).read_bytes()))
+    except (OSError, ValueError) as e:
+        click.echo(f"Lỗi: tệp chứng thư gốc {trust} không dùng được ({e}).", err=True)
+        sys.exit(2)
+    return lambda: ValidationContext(trust_roots=[root], allow_fetching=False)
+
+
 STATUS_VI = {"valid": "HỢP LỆ: đủ chữ ký, không có gì bị sửa sau khi ký.",
              "incomplete": "CHƯA HOÀN THÀNH: còn trường chữ ký để trống.",
              "invalid": "KHÔNG HỢP LỆ."}
@@ -143,19 +159,7 @@ def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
     except OSError as e:
         click.echo(f"Lỗi: không đọc được tệp {file}: {e.strerror}.", err=True)
         sys.exit(2)
-    make_context = None
-    if trust:
-        from pyhanko_certvalidator import ValidationContext
-
-        from signing.pki import load_cert, to_asn1_cert
-        try:
-            root = to_asn1_cert(load_cert(Path(trust).read_bytes()))
-        except (OSError, ValueError) as e:
-            click.echo(f"Lỗi: tệp chứng thư gốc {trust} không dùng được ({e}).", err=True)
-            sys.exit(2)
-
-        def make_context():  # a fresh context per signature (pyHanko keeps state in it)
-            return ValidationContext(trust_roots=[root], allow_fetching=False)
+    make_context = _trust_context(trust) if trust else None
     people = {}
     if sandbox_name:
         from signing.tokens import holders_by_fingerprint
