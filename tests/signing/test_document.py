@@ -8,14 +8,13 @@ import shutil
 import subprocess
 
 import pytest
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
 
 from signing import document as doc
+from tests.signing.pdfs import replace_page_content
 from signing import fonts
 from signing.errors import SigningError
 from signing.images import seal_png, signature_png
@@ -213,19 +212,6 @@ def test_iso_time_has_colon_offset():
 
 
 # --- mistakes ----------------------------------------------------------------------------
-def _replace_page_content(pdf: bytes, new_content: bytes) -> bytes:
-    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    page_ref = w.find_page_for_modification(0)[0]
-    page = page_ref.get_object()
-    stream = generic.StreamObject(stream_data=new_content)
-    stream.compress()
-    page["/Contents"] = w.add_object(stream)
-    w.update_container(page)
-    out = io.BytesIO()
-    w.write(out)
-    return out.getvalue()
-
-
 def _content_of(pdf: bytes) -> bytes:
     r = PdfFileReader(io.BytesIO(pdf))
     return r.root["/Pages"]["/Kids"][0].get_object()["/Contents"].get_object().data
@@ -236,7 +222,7 @@ def test_text_changed_after_leader_is_detected(world, flow, tmp_path):
     body = [b.replace("1.500 triệu", "15.000 triệu") for b in BODY]
     other, _ = doc.make_draft_pdf(ORG, TITLE, body, "TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH",
                                   "Nguyễn Văn An")
-    tampered = _replace_page_content(flow["signed"], _content_of(other))
+    tampered = replace_page_content(flow["signed"], _content_of(other))
     if shutil.which("pdftotext"):
         assert "15.000 triệu" in _pdftotext(tampered, tmp_path)
     issued = doc.release(tampered, flow["layout"], org, seal_png(ORG, doc.SEAL_MM), NUMBER,
@@ -251,7 +237,7 @@ def test_text_changed_after_leader_is_detected(world, flow, tmp_path):
 
 def test_text_changed_after_release_is_detected(world, flow):
     p, _, _ = world
-    tampered = _replace_page_content(flow["issued"], _content_of(flow["draft"]) + b"\n")
+    tampered = replace_page_content(flow["issued"], _content_of(flow["draft"]) + b"\n")
     for _, st, _ in _statuses(p, tampered):
         assert st.modification_level > ModificationLevel.FORM_FILLING
         assert not st.bottom_line
