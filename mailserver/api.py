@@ -2,6 +2,9 @@
 grader). Changes go through the action dispatcher; reads through ``MailView``."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from sandbox.actions import Dispatcher
 from sandbox.blobs import BlobStore
 from sandbox.db import Database
@@ -16,7 +19,8 @@ from .events import MailEvents
 from .store import FOLDER_LABELS_VI, FolderInfo, MailView, folder_label
 
 __all__ = ["AccountRef", "MailError", "MailEvents", "MailView", "FolderInfo", "FOLDER_LABELS_VI", "folder_label",
-           "account_ref", "authenticate", "normalize_address", "parse_address_list", "add_account", "submit"]
+           "account_ref", "authenticate", "normalize_address", "parse_address_list", "add_account", "submit",
+           "open_view"]
 
 
 def add_account(dispatcher: Dispatcher, secret: str, sandbox_id: int, address: str, password: str | None,
@@ -38,13 +42,9 @@ def submit(dispatcher: Dispatcher, blobs: BlobStore, account: AccountRef, raw: b
     return dispatcher.dispatch(account.sandbox_id, account.address, "mail.submit", args)
 
 
-def open_view(db: Database, account: AccountRef):
-    """A read session scoped to one account: ``with open_view(db, acc) as view: ...``."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def _cm():
-        with db.read() as session:
-            yield MailView(session, account.sandbox_id, account.id)
-
-    return _cm()
+@contextmanager
+def open_view(db: Database, account: AccountRef) -> Iterator[MailView]:
+    """A read session scoped to one account: ``with open_view(db, acc) as view: ...``.
+    Objects read through it are usable inside the ``with`` block."""
+    with db.read() as session:
+        yield MailView(session, account.sandbox_id, account.id)

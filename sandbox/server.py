@@ -10,7 +10,7 @@ from .runtime import Runtime
 
 
 def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: set[str], *,
-          imap_port: int = 1143, announce=print, ready: threading.Event | None = None) -> None:
+          imap_port: int = 1143, announce=print) -> None:
     """Start the chosen components and block until SIGINT/SIGTERM."""
     stop = threading.Event()
     smtp = None
@@ -39,8 +39,6 @@ def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: se
                 signal.signal(sig, lambda *_: stop.set())
             except ValueError:  # not the main thread (tests)
                 pass
-        if ready is not None:
-            ready.set()
         announce("Sẵn sàng. Nhấn Ctrl+C để dừng.")
         stop.wait()
     finally:

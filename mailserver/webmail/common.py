@@ -11,6 +11,7 @@ from sandbox.errors import NotFound
 from sandbox.webkit import current_runtime
 
 from .. import mime
+from ..api import open_view
 from ..store import MailView
 from . import bp
 from .sanitize import html_to_text
@@ -24,8 +25,8 @@ def runtime():
 def mail_view() -> Iterator[MailView]:
     """A read session that sees only the logged-in account's mail. Objects read here are
     only usable inside the ``with`` block, so views render their pages inside it."""
-    with runtime().db.read() as session:
-        yield MailView(session, g.account.sandbox_id, g.account.id)
+    with open_view(runtime().db, g.account) as view:
+        yield view
 
 
 def dispatch(action_name: str, /, **args) -> dict:

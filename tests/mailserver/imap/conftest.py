@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import PG_URL, cli_env, free_port, open_runtime, served_process
+from tests.conftest import cli_env, free_port, open_runtime, served_process
 from mailserver.imap.server import IMAPController
 from tests.factories import PASSWORD, make_world
 
@@ -41,31 +41,15 @@ def dovecot_server():
 def our_imap(request, tmp_path_factory):
     """Our IMAP server on a fresh Runtime with the ts001 world (module scope: the
     differential script runs once per database)."""
-    if request.param == "postgresql" and not PG_URL:
-        pytest.skip("PostgreSQL not started (run through `make test`)")
-    controller = IMAPController
-    rt = open_runtime(tmp_path_factory.mktemp("imap-" + request.param), request.param)
+    rt = open_runtime(tmp_path_factory.mktemp("imap-" + request.param), request.param)  # skips/fails without PG
     world = make_world(rt)
-    ctl = controller(rt, host="127.0.0.1", port=free_port())
+    ctl = IMAPController(rt, host="127.0.0.1", port=free_port())
     ctl.start()
     ctl.rt = rt
     ctl.world = world
     yield ctl
     ctl.stop()
     rt.close()
-
-
-@pytest.fixture
-def imap_server(sqlite_runtime):
-    """Our IMAP server in-process on SQLite, ts001 world (function scope)."""
-    controller = IMAPController
-    world = make_world(sqlite_runtime)
-    ctl = controller(sqlite_runtime, host="127.0.0.1", port=free_port())
-    ctl.start()
-    ctl.world = world
-    ctl.rt = sqlite_runtime
-    yield ctl
-    ctl.stop()
 
 
 SERVED_PEOPLE = [("ts001", "lanhdao@cantho.gov.vn", PASSWORD, "Nguyễn Văn An"),
