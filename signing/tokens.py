@@ -30,11 +30,15 @@ def _token(ctx: ActionContext, token_id: int) -> SigningToken:
 
 @action("signing.issue_token")
 def issue_token(ctx: ActionContext, *, holder: str, cert_pem: str, key_blob_b64: str, label: str = "",
-                role_required: str | None = None, max_tries: int = DEFAULT_TRIES) -> dict:
-    """Provision a token (scenario building): the key arrives already encrypted with the PIN."""
+                role_required: str | None = None, max_tries: int = DEFAULT_TRIES,
+                owner: str | None = None) -> dict:
+    """Provision a token (scenario building): the key arrives already encrypted with the PIN.
+    ``owner`` (default: the holder) is the person the certificate belongs to."""
     cert = load_cert(cert_pem.encode())
     kind = classify(cert) or "personal"
-    tok = SigningToken(sandbox_id=ctx.sandbox.id, holder=holder.strip().lower(), label=label, kind=kind,
+    holder = holder.strip().lower()
+    tok = SigningToken(sandbox_id=ctx.sandbox.id, holder=holder, owner=(owner or holder).strip().lower(),
+                       label=label, kind=kind,
                        subject=cert.subject.rfc4514_string(), fingerprint=fingerprint(cert), cert_pem=cert_pem,
                        key_blob=base64.b64decode(key_blob_b64), role_required=role_required,
                        max_tries=max_tries, tries_left=max_tries, locked=False, created_at=ctx.now)
@@ -67,10 +71,16 @@ def unlock(ctx: ActionContext, *, token_id: int) -> dict:
 
 
 def provision(dispatcher, sandbox_id: int, holder: str, bundle, pin: str, *, label: str = "",
-              role_required: str | None = None, max_tries: int = DEFAULT_TRIES, actor: str = "system") -> int:
-    """Put a certificate bundle (``signing.pki.CertBundle``) on a new token with a PIN."""
+              role_required: str | None = None, max_tries: int = DEFAULT_TRIES, actor: str = "system",
+              owner: str | None = None) -> int:
+    """Put a certificate bundle (``signing.pki.CertBundle``) on a new token with a PIN.
+
+    ``owner`` is the in-world person the certificate belongs to when it is not the holder:
+    ``provision(d, sid, "lanhdao@…", specialist_bundle, pin, owner="chuyenvien@…")`` lets the
+    leader see (and wrongly use) the specialist's certificate."""
     from .pki import cert_pem
-    return dispatcher.dispatch(sandbox_id, actor, "signing.issue_token", {
+    args = {"owner": owner} if owner else {}
+    return dispatcher.dispatch(sandbox_id, actor, "signing.issue_token", {**args,
         "holder": holder, "cert_pem": cert_pem(bundle.cert).decode(), "label": label,
         "key_blob_b64": base64.b64encode(encrypt_key(bundle.key, pin)).decode(),
         "role_required": role_required, "max_tries": max_tries})["token_id"]
@@ -112,6 +122,14 @@ def open_token(runtime, sandbox_id: int, token_id: int, pin: str, *, actor: str,
 
 
 def holders_by_fingerprint(session, sandbox_id: int) -> dict[str, str]:
-    """Certificate fingerprint → the in-world holder of the token (for the verifier)."""
-    return dict(session.execute(select(SigningToken.fingerprint, SigningToken.holder)
-                                .where(SigningToken.sandbox_id == sandbox_id)).all())
+    """Certificate fingerprint → the in-world person the certificate belongs to (the token's
+    owner, whoever holds a copy of it), for the verifier."""
+    rows = session.execute(select(SigningToken.fingerprint, SigningToken.owner, SigningToken.holder)
+                           .where(SigningToken.sandbox_id == sandbox_id).order_by(SigningToken.id)).all()
+    out: dict[str, str] = {}
+    for fp, owner, holder in rows:
+        out.setdefault(fp, owner or holder)
+    return out
+
+
+from . import files as _files  # noqa: E402,F401  (registers the signing.file_added action)

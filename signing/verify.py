@@ -28,6 +28,10 @@ JSON form (``Report.to_json()``)
     changed after it, every verdict ok and no signature field left empty;
     ``"incomplete"``: nothing wrong so far but a signature field is still empty (the leader
     signed, the clerk has not released yet); ``"invalid"``: anything else.
+``document_kind``
+    ``"decree30"`` (a document with the ``SigLanhDao``/``SigToChuc`` fields),
+    ``"attachment"`` (a separate attachment signed on ``SigPhuLuc``), ``"copy"`` (an
+    electronic copy signed on ``SigBanSao``) or ``"other"``.
 ``signatures``: list, in signing order (revision order of the file), each with
     ``field`` (field name), ``page`` (0-based page index of the widget, ``null`` if unknown),
     ``rect`` (``[x1, y1, x2, y2]`` in PDF points, ``null`` for an invisible field),
@@ -52,7 +56,9 @@ JSON form (``Report.to_json()``)
     ``two_layers``, ``order``, ``unchanged_after_leader``, ``leader_is_expected_person``,
     ``organisation_field_has_organisation_cert``, ``trusted``, ``not_revoked``, ``intact``,
     ``seal_placement`` (also ``value``: the share of the leader box's width covered by the
-    seal box). A verdict that cannot be judged is left out: ``order`` and ``seal_placement``
+    seal box), ``attachment_organisation_cert`` and ``attachment_placement`` (a signed
+    ``SigPhuLuc``), ``copy_organisation_cert`` and ``copy_placement`` (a signed
+    ``SigBanSao``). A verdict that cannot be judged is left out: ``order`` and ``seal_placement``
     need both layers, ``leader_is_expected_person`` needs ``expected_leader_fingerprint``,
     the organisation-field verdict needs a signed organisation field, and the two-layer
     verdicts (``two_layers``, ``order``, ``unchanged_after_leader``, ``seal_placement``) are
@@ -146,6 +152,7 @@ class Verdict:
 @dataclass
 class Report:
     status: str
+    document_kind: str = "other"
     signatures: list[SignatureInfo] = field(default_factory=list)
     empty_fields: list[EmptyField] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
@@ -378,6 +385,39 @@ def _name_of(s: SignatureInfo) -> str:
     return f"{kind.get(s.kind or '', 'chứng thư số')} của {s.who}"
 
 
+#: Field names of the organisation signature on a separate attachment and on an electronic
+#: copy (signing.attachments): one organisation signature alone makes such a file complete.
+_SEPARATE_FIELDS = {"SigPhuLuc": "attachment", "SigBanSao": "copy"}
+_SEPARATE_VI = {"attachment": "tệp đính kèm (phụ lục)", "copy": "bản sao điện tử"}
+
+
+def _separate_verdicts(fname: str, sig: SignatureInfo) -> list[Verdict]:
+    """An attachment's or a copy's signature: organisation certificate, top right of page 1."""
+    what = _SEPARATE_VI[_SEPARATE_FIELDS[fname]]
+    code = _SEPARATE_FIELDS[fname]
+    out = []
+    if sig.kind == "organisation":
+        out.append(Verdict(f"{code}_organisation_cert", True,
+                           f"Chữ ký số trên {what} dùng chứng thư số của cơ quan, tổ chức "
+                           f"({sig.signer})."))
+    else:
+        out.append(Verdict(f"{code}_organisation_cert", False,
+                           f"Chữ ký số trên {what} lại dùng {_name_of(sig)}; phải dùng chứng "
+                           "thư số của cơ quan, tổ chức do văn thư quản lý."))
+    if sig.rect is None or sig.page is None:
+        out.append(Verdict(f"{code}_placement", False,
+                           f"Chữ ký số trên {what} không hiển thị (chữ ký ẩn); phải đặt ở góc "
+                           "trên, bên phải trang đầu."))
+    elif sig.page != 0:
+        out.append(Verdict(f"{code}_placement", False,
+                           f"Chữ ký số trên {what} nằm ở trang {sig.page + 1}; phải đặt ở góc "
+                           "trên, bên phải trang đầu."))
+    else:
+        out.append(Verdict(f"{code}_placement", True,
+                           f"Chữ ký số trên {what} nằm ở trang đầu."))
+    return out
+
+
 def _verdicts(sigs: list[SignatureInfo], empty: list[EmptyField], field_names: set[str],
               people: dict[str, str], expected: str | None,
               has_anchor: bool = True) -> list[Verdict]:
@@ -391,11 +431,20 @@ def _verdicts(sigs: list[SignatureInfo], empty: list[EmptyField], field_names: s
     if org is None:
         org = next((s for s in sigs if s.kind == "organisation" and s is not leader), None)
     empty_names = {e.field for e in empty}
-    decree30 = doc.LEADER_FIELD in field_names or any(s.kind == "personal" for s in sigs)
+    separate = {doc_field: by_field.get(doc_field) for doc_field in _SEPARATE_FIELDS}
+    decree30 = doc.LEADER_FIELD in field_names or any(
+        s.kind == "personal" for s in sigs if s.field not in _SEPARATE_FIELDS)
+    if decree30:
+        leader = by_field.get(doc.LEADER_FIELD) or next(
+            (s for s in sigs if s.kind == "personal" and s.field not in _SEPARATE_FIELDS), None)
+        if org is not None and org.field in _SEPARATE_FIELDS:
+            org = next((s for s in sigs if s.kind == "organisation" and s is not leader
+                        and s.field not in _SEPARATE_FIELDS), None)
 
     if decree30:
         has_personal = leader is not None and leader.kind == "personal"
-        has_org = any(s.kind == "organisation" for s in sigs if s is not leader)
+        has_org = any(s.kind == "organisation" for s in sigs
+                      if s is not leader and s.field not in _SEPARATE_FIELDS)
         if has_personal and has_org:
             out.append(Verdict("two_layers", True,
                                "Đủ hai lớp chữ ký số: lãnh đạo (cá nhân) và cơ quan, tổ chức."))
@@ -471,6 +520,10 @@ def _verdicts(sigs: list[SignatureInfo], empty: list[EmptyField], field_names: s
                                "Trường chữ ký của cơ quan (SigToChuc) lại được ký bằng "
                                f"{_name_of(org_field)}; phải dùng chứng thư số của cơ quan, "
                                "tổ chức do văn thư quản lý."))
+
+    for fname, sig in separate.items():
+        if sig is not None:
+            out.extend(_separate_verdicts(fname, sig))
 
     untrusted = [s for s in sigs if not s.trusted and not s.revoked]
     if not untrusted:
@@ -581,4 +634,15 @@ def verify_pdf(data: bytes, *, validation_context: Any | Callable[[], Any] | Non
         status = "incomplete"
     else:
         status = "invalid"
-    return Report(status=status, signatures=infos, empty_fields=empty, verdicts=verdicts)
+    return Report(status=status, document_kind=_document_kind(infos, empty), signatures=infos,
+                  empty_fields=empty, verdicts=verdicts)
+
+
+def _document_kind(sigs: list[SignatureInfo], empty: list[EmptyField]) -> str:
+    names = {s.field for s in sigs} | {e.field for e in empty}
+    if doc.LEADER_FIELD in names or doc.ORG_FIELD in names:
+        return "decree30"
+    for fname, kind in _SEPARATE_FIELDS.items():
+        if fname in names:
+            return kind
+    return "other"
