@@ -195,5 +195,64 @@ def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
     sys.exit(0 if report.status == "valid" else 1)
 
 
+@main.group()
+def scenario():
+    """Exam sets and drills (scenario files)."""
+
+
+def _check_validator():
+    """The grader's check-type validator when the grader is installed (it is, in this
+    distribution); scenarios alone validate structure and cross-references."""
+    try:
+        from grader.checks import validate_check
+    except ImportError:  # pragma: no cover - grader is part of the distribution
+        return None
+    return validate_check
+
+
+@scenario.command("list")
+def scenario_list():
+    """The shipped exam sets and drills."""
+    from scenarios.library import library_paths, scenario_id
+    from scenarios.validate import validate_file
+
+    kinds = {"exam": "Đề chính", "backup": "Đề dự phòng", "drill": "Bài luyện tập"}
+    for path in library_paths():
+        sc, problems = validate_file(path, _check_validator())
+        if sc is None:
+            click.echo(f"{scenario_id(path):32} (LỖI: {len(problems)} vấn đề, chạy: sandbox scenario validate {path})")
+            continue
+        click.echo(f"{scenario_id(path):32} {kinds[sc.kind]:14} {sc.year}  {_pts(sc.points):>4} điểm  {sc.title}")
+
+
+def _pts(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x).replace(".", ",")
+
+
+@scenario.command("validate")
+@click.argument("files", nargs=-1, required=True)
+def scenario_validate(files):
+    """Check scenario files (paths or library ids). Exit 0 when all are valid, 2 otherwise."""
+    from scenarios.library import find
+    from scenarios.validate import validate_file
+
+    bad = 0
+    for ref in files:
+        try:
+            path = find(ref)
+        except SandboxError as e:
+            click.echo(f"{ref}: {e.message_vi}", err=True)
+            bad += 1
+            continue
+        _sc, problems = validate_file(path, _check_validator())
+        for p in problems:
+            click.echo(str(p), err=True)
+        if problems:
+            bad += 1
+        else:
+            click.echo(f"{path}: hợp lệ.")
+    sys.exit(2 if bad else 0)
+
+
 if __name__ == "__main__":
     main()
