@@ -20,7 +20,7 @@ from sandbox.errors import NotFound
 from . import mime
 from .addresses import domain_of, normalize_address
 from .errors import MailError
-from .models import MailAccount, Mailbox, MailDomain, MailItem, MessageData
+from .models import MailAccount, Mailbox, MailDomain, MailItem, MessageData, Submission
 
 # (name, special-use) of the folders every account starts with, in display order.
 DEFAULT_FOLDERS = [("INBOX", None), ("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Junk", "\\Junk"), ("Trash", "\\Trash")]
@@ -57,6 +57,48 @@ def _clean_flags(flags) -> set[str]:
 
 
 # --- reading -----------------------------------------------------------------------------
+
+def _loose_address(value: str) -> str:
+    """An address from a header as written, normalised when it is well-formed."""
+    try:
+        return normalize_address(value)
+    except MailError:
+        return unicodedata.normalize("NFC", value.strip()).lower()
+
+
+@dataclass(frozen=True)
+class SentAttachment:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """One message an account handed to the mail system (SMTP or webmail), as the grader
+    reads it: the addresses of the headers and of the envelope, what bounced, the text,
+    and the attachments by content hash."""
+
+    submission_id: int
+    at: datetime
+    via: str
+    message_id: str
+    subject: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    bcc: tuple[str, ...]          # envelope recipients named in neither To nor Cc
+    delivered: tuple[str, ...]
+    bounced: tuple[str, ...]
+    text: str
+    attachments: tuple[SentAttachment, ...]
+    in_reply_to: str
+    references: str
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.to + self.cc + self.bcc))
+
 
 @dataclass
 class FolderInfo:
@@ -144,6 +186,35 @@ class MailView:
         if data.sandbox_id != self.sandbox_id:
             raise NotFound("Không tìm thấy thư.", f"data {data.id}")
         return blobs.get(data.blob)
+
+    def sent(self, blobs) -> list[SentMail]:
+        """Every message this account submitted, oldest first (the grader's source of truth
+        for what a person sent, whatever their client did with its Sent folder)."""
+        rows = self.session.execute(
+            select(Submission, MessageData).join(MessageData, MessageData.id == Submission.data_id)
+            .where(Submission.sandbox_id == self.sandbox_id, Submission.account_id == self.account_id)
+            .order_by(Submission.at, Submission.id)).all()
+        out = []
+        for sub, data in rows:
+            raw = blobs.get(data.blob)
+            hdrs = mime.decoded_headers(raw)
+            body = mime.body_parts(raw, data.structure)
+            to = tuple(dict.fromkeys(_loose_address(a) for _, a in hdrs["to"] if "@" in a))
+            cc = tuple(dict.fromkeys(_loose_address(a) for _, a in hdrs["cc"] if "@" in a))
+            env = [r["address"] for r in sub.recipients]
+            atts = []
+            for a in body["attachments"]:
+                payload = mime.part_payload(raw, data.structure, a["part"])
+                atts.append(SentAttachment(unicodedata.normalize("NFC", a["filename"]), a["content_type"],
+                                           len(payload), hashlib.sha256(payload).hexdigest()))
+            out.append(SentMail(
+                sub.id, as_utc(sub.at), sub.via, (hdrs["message_id"] or "").strip(),
+                unicodedata.normalize("NFC", hdrs["subject"] or ""), to, cc,
+                tuple(a for a in env if a not in to and a not in cc),
+                tuple(r["address"] for r in sub.recipients if r.get("status") != "bounced"),
+                tuple(r["address"] for r in sub.recipients if r.get("status") == "bounced"),
+                body["text"] or "", tuple(atts), hdrs["in_reply_to"] or "", hdrs["references"] or ""))
+        return out
 
     def directory(self, prefix: str = "", limit: int = 20) -> list[tuple[str, str]]:
         """People of this world (for address autocomplete), by name or address prefix."""
