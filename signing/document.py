@@ -457,6 +457,22 @@ def _fit_centre(margin: float = 0.0):
                                   inner_content_scaling=pl.InnerScaling.STRETCH_TO_FIT)
 
 
+def _outside_event_loop(fn):
+    """Run ``fn`` (pyHanko's synchronous API calls ``asyncio.run``) in a worker thread when
+    this thread already runs an event loop (e.g. a Flask view called from async code, or a
+    test process driving Playwright's sync API); otherwise call it directly."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
 def _sign(w, field: str, bundle: CertBundle, style, when: dt.datetime, timestamper,
           text_params: dict | None = None) -> bytes:
     from pyhanko.sign import fields, signers
@@ -472,8 +488,8 @@ def _sign(w, field: str, bundle: CertBundle, style, when: dt.datetime, timestamp
     pdf_signer = _TimedSigner(meta, _signer(bundle), stamp_style=style,
                               timestamper=timestamper)
     try:
-        out = pdf_signer.sign_pdf(w, existing_fields_only=True,
-                                  appearance_text_params=text_params)
+        out = _outside_event_loop(lambda: pdf_signer.sign_pdf(
+            w, existing_fields_only=True, appearance_text_params=text_params))
     except SigningError:
         raise
     except Exception as exc:  # pyHanko's SigningError, field errors, ...

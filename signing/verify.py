@@ -592,7 +592,16 @@ def verify_pdf(data: bytes, *, validation_context: Any | Callable[[], Any] | Non
     """Validate every signature of ``data`` and judge the Decree 30 two-layer rules.
 
     ``people`` maps certificate SHA-256 fingerprints (hex) to in-world names;
-    ``expected_leader_fingerprint`` adds the ``leader_is_expected_person`` verdict."""
+    ``expected_leader_fingerprint`` adds the ``leader_is_expected_person`` verdict.
+
+    Safe to call from a thread that runs an event loop (pyHanko's synchronous validation
+    calls ``asyncio.run``): the work then moves to a worker thread."""
+    return doc._outside_event_loop(lambda: _verify_pdf(
+        data, validation_context=validation_context, people=people,
+        expected_leader_fingerprint=expected_leader_fingerprint))
+
+
+def _verify_pdf(data: bytes, *, validation_context, people, expected_leader_fingerprint) -> Report:
     from pyhanko.sign import fields as pf
 
     people = {k.lower().replace(":", ""): v for k, v in (people or {}).items()}
