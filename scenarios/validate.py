@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from . import templates
 from .schema import Scenario
-from .variants import entities, options
+from .variants import context, entities, options
 from .yamlsrc import Source, YamlError, parse
 
 CheckValidator = Callable[[str, dict[str, Any]], list[str]]
@@ -75,7 +75,7 @@ def _pydantic_message(err: dict) -> str:
             return f"{field}: mã PIN phải gồm 4 đến 16 chữ số"
         return f"{field}: giá trị '{inp}' không đúng định dạng"
     if kind == "literal_error":
-        return f"{field}: giá trị '{inp}' không hợp lệ; chỉ nhận {ctx.get('expected', '')}"
+        return f"{field}: giá trị '{inp}' không hợp lệ; chỉ nhận {ctx.get('expected', '').replace(' or ', ' hoặc ')}"
     if kind == "union_tag_invalid":
         return f"{field}: loại '{ctx.get('tag')}' không hợp lệ; chỉ nhận {ctx.get('expected_tags', '')}"
     if kind in ("int_parsing", "int_type", "float_parsing", "float_type", "int_from_float"):
@@ -267,6 +267,8 @@ class _Checker:
         for i, t in enumerate(sc.tasks):
             check_text(("tasks", i, "title"), t.title)
             check_text(("tasks", i, "text"), t.text)
+        sample = context(sc, {n: options(v, ents, _SAMPLE_START)[0] for n, v in sc.variants.items()
+                              if options(v, ents, _SAMPLE_START)}, _SAMPLE_START)
         total = 0.0
         crit_ids: list[str] = []
         task_ids = {t.id for t in sc.tasks}
@@ -292,7 +294,11 @@ class _Checker:
                 for ploc, s in templates.strings_in(chk.params):
                     check_text(cloc + ("params",) + ploc, s)
                 if self.cv is not None:
-                    for msg in self.cv(chk.type, chk.params):
+                    try:  # checks validate the values a candidate would get (first of each variant)
+                        rendered = templates.render_value(chk.params, sample)
+                    except templates.TemplateError:
+                        continue  # the placeholder problem is already reported
+                    for msg in self.cv(chk.type, rendered):
                         self.bad(cloc + ("type",) if "loại kiểm tra" in msg else cloc + ("params",),
                                  f"tiêu chí {c.id}: {msg}")
         for rule_i, rule in enumerate(sc.npc):

@@ -46,7 +46,7 @@ def test_minimal_is_valid():
     ("candidate: an", "candidate: binh", "candidate: binh",
      "thí sinh 'binh' không có trong danh sách người (world.people)"),
     ("role: van_thu", "role: thu_ky", "role: thu_ky",
-     "world.people.role: giá trị 'thu_ky' không hợp lệ; chỉ nhận 'lanh_dao', 'chuyen_vien' or 'van_thu'"),
+     "world.people.role: giá trị 'thu_ky' không hợp lệ; chỉ nhận 'lanh_dao', 'chuyen_vien' hoặc 'van_thu'"),
     ("description: Tiêu đề đúng yêu cầu", "description: Tiêu đề là {subject}", "Tiêu đề là {subject}",
      "không được dùng tham số '{subject}' ở đây: nội dung này được công bố cho thí sinh trước khi thi"),
     ("duration_minutes: 15", "duration_minutes: mười lăm", "duration_minutes",
