@@ -12,15 +12,15 @@ from sandbox.passwords import hash_password, password_tag
 
 from . import models  # noqa: F401  (registers the tables)
 from . import submission  # noqa: F401  (registers mail.submit)
-from .accounts import AccountRef, account_ref, authenticate
+from .accounts import AccountRef, account_by_address, account_ref, authenticate
 from .addresses import normalize_address, parse_address_list
 from .errors import MailError
 from .events import MailEvents
 from .store import FOLDER_LABELS_VI, FolderInfo, MailView, folder_label
 
 __all__ = ["AccountRef", "MailError", "MailEvents", "MailView", "FolderInfo", "FOLDER_LABELS_VI", "folder_label",
-           "account_ref", "authenticate", "normalize_address", "parse_address_list", "add_account", "submit",
-           "open_view"]
+           "account_ref", "account_by_address", "authenticate", "normalize_address", "parse_address_list", "add_account", "submit",
+           "open_view", "send_in_action"]
 
 
 def add_account(dispatcher: Dispatcher, secret: str, sandbox_id: int, address: str, password: str | None,
@@ -48,3 +48,20 @@ def open_view(db: Database, account: AccountRef) -> Iterator[MailView]:
     Objects read through it are usable inside the ``with`` block."""
     with db.read() as session:
         yield MailView(session, account.sandbox_id, account.id)
+
+
+def send_in_action(ctx, from_address: str, raw: bytes, rcpts: list[str], *, via: str, sent_copy: bool = True) -> dict:
+    """Send ``raw`` from the account ``from_address`` *inside* another package's action (an
+    NPC clerk releasing a document, for instance): the same delivery, Sent copy and
+    ``Submission`` evidence as ``mail.submit``, in the caller's transaction (a handler cannot
+    dispatch). Raises ``MailError`` when the sender has no mailbox in the sandbox."""
+    from .store import account_in_sandbox
+    from .submission import submit as _submit
+
+    account = account_in_sandbox(ctx.session, ctx.sandbox.id, normalize_address(from_address))
+    if account is None:
+        raise MailError(f"Không có hộp thư {from_address} trong hệ thống thư điện tử.",
+                        f"no mail account {from_address} in sandbox {ctx.sandbox.id}")
+    digest = ctx.blobs.put(raw)
+    return _submit(ctx, account_id=account.id, raw=digest, rcpts=list(rcpts), via=via,
+                   sent_copy=digest if sent_copy else None)

@@ -29,6 +29,7 @@ class Runtime:
     def open(cls, settings: Settings | None = None, clock: Clock | None = None) -> "Runtime":
         import mailserver.api as mail_api  # registers mail tables and actions
         import signing.tokens  # noqa: F401  (registers signing tables and actions)
+        import docflow.api  # noqa: F401  (registers docflow tables and actions)
         from . import models  # noqa: F401
 
         settings = settings or Settings()

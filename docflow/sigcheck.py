@@ -1,0 +1,115 @@
+"""The signing side of the workflow, through the signing package's public functions:
+reading the signatures of a PDF, judging the leader's signature before the organisation
+signs (signing's verifier), and the organisation signature of the automatic clerk.
+
+Trust: when the installation registered a PKI (``docflow.api.use_pki``), signatures must
+chain to its root and time-stamps come from its in-process TSA at the in-world time;
+without one, signatures are judged intact/valid and by certificate fingerprint only (the
+sandbox's token registry is the identity reference either way).
+"""
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+from signing import document as sdoc
+from signing.pki import CertBundle, classify, decrypt_key, fingerprint, load_cert
+
+from .errors import DocflowError
+
+PKI_SERVICE = "signing_pki"
+
+
+def _cn(name) -> str:
+    try:
+        return name.native.get("common_name") or name.human_friendly
+    except Exception:
+        return ""
+
+
+def embedded(pdf: bytes) -> list[dict]:
+    """``[{field, fingerprint, signer, subject, kind}]`` in signing order (no validation)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    try:
+        r = PdfFileReader(io.BytesIO(pdf))
+        out = []
+        for sig in r.embedded_signatures:
+            cert = sig.signer_cert
+            out.append({"field": sig.field_name, "fingerprint": cert.sha256.hex(), "signer": _cn(cert.subject),
+                        "subject": cert.subject.human_friendly, "serial": str(cert.serial_number),
+                        "kind": classify(cert)})
+        return out
+    except Exception as exc:
+        raise DocflowError("Tệp PDF đã ký bị hỏng hoặc không đọc được chữ ký.", f"{type(exc).__name__}: {exc}") from exc
+
+
+def pki_of(services: dict) -> Any | None:
+    return services.get(PKI_SERVICE)
+
+
+def trust_of(services: dict):
+    pki = pki_of(services)
+    return pki.validation_context if pki is not None else None
+
+
+def timestamper_of(services: dict, when):
+    pki = pki_of(services)
+    return pki.timestamper(fixed_dt=sdoc.to_vn_time(when)) if pki is not None else None
+
+
+def chain_of(services: dict) -> tuple:
+    pki = pki_of(services)
+    return tuple(pki.chain) if pki is not None else ()
+
+
+def leader_problem(pdf: bytes, *, own: set[str], signer_name: str, holders: dict[str, str], trust) -> str | None:
+    """Why the leader signature of ``pdf`` is not acceptable for the organisation signature
+    (Vietnamese), or None."""
+    from signing.verify import verify_pdf
+
+    try:
+        report = verify_pdf(pdf, validation_context=trust)
+    except Exception as exc:  # SigningError: not a signed PDF
+        return getattr(exc, "message_vi", "Không đọc được chữ ký số của văn bản.")
+    leader = next((s for s in report.signatures if s.field == sdoc.LEADER_FIELD), None)
+    if leader is None:
+        return "Dự thảo chưa được lãnh đạo ký số."
+    if not (leader.intact and leader.valid):
+        return "Chữ ký số của lãnh đạo không hợp lệ (tệp đã bị sửa hoặc chữ ký hỏng)."
+    if leader.modification_level not in ("NONE", "FORM_FILLING", "LTA_UPDATES"):
+        return "Nội dung văn bản đã bị thay đổi sau khi lãnh đạo ký số."
+    if trust is not None and (not leader.trusted or leader.revoked):
+        return "Chứng thư số dùng để ký không được tin cậy hoặc đã bị thu hồi."
+    if leader.fingerprint not in own:
+        who = holders.get(leader.fingerprint)
+        return (f"Dự thảo được ký bằng chứng thư số «{leader.signer}»"
+                + (f" (của {who})" if who else "")
+                + f", không phải chứng thư số của người ký {signer_name}. Người ký phải tự ký bằng chứng thư số của mình.")
+    return None
+
+
+def org_bundle_from_token(token, pin: str, chain: tuple = ()) -> CertBundle:
+    return CertBundle(load_cert(token.cert_pem.encode()), decrypt_key(token.key_blob, pin), chain)
+
+
+def org_sign(ctx, org, holder: str, pin: str, pdf: bytes, layout_json: dict, number_text: str,
+             date_text: str) -> bytes:
+    """The automatic clerk's fill + organisation signature with the organisation token."""
+    from signing.images import seal_png
+    from signing.tokens import tokens_of
+
+    from .render import layout_from_json
+
+    tok = next((t for t in tokens_of(ctx.session, ctx.sandbox.id, holder) if t.id == org.org_token_id), None)
+    if tok is None or tok.locked:
+        raise DocflowError("Văn thư không dùng được thiết bị ký số của cơ quan.", f"org token {org.org_token_id}")
+    bundle = org_bundle_from_token(tok, pin, chain_of(ctx.services))
+    return sdoc.release(pdf, layout_from_json(layout_json), bundle, seal_png(org.name, sdoc.SEAL_MM), number_text,
+                        date_text, timestamper=timestamper_of(ctx.services, ctx.now), when=ctx.now)
+
+
+__all__ = ["embedded", "leader_problem", "org_sign", "pki_of", "trust_of", "timestamper_of", "chain_of",
+           "fingerprint", "PKI_SERVICE"]
