@@ -56,3 +56,10 @@ def account_ref(session: Session, account_id: int) -> AccountRef | None:
         return None
     acc, name = row
     return AccountRef(acc.id, acc.sandbox_id, name, acc.address, acc.display_name)
+
+
+def account_by_address(session: Session, sandbox_id: int, address: str) -> AccountRef | None:
+    """The account of ``address`` in one sandbox (scenario building, the grader)."""
+    acc_id = session.scalar(select(MailAccount.id).where(MailAccount.sandbox_id == sandbox_id,
+                                                         MailAccount.address == address.strip().lower()))
+    return account_ref(session, acc_id) if acc_id is not None else None

@@ -30,6 +30,7 @@ class Runtime:
         import mailserver.api as mail_api  # registers mail tables and actions
         import signing.tokens  # noqa: F401  (registers signing tables and actions)
         import docflow.api  # noqa: F401  (registers docflow tables and actions)
+        import scenarios.build  # noqa: F401  (registers scenario instances)
         from . import models  # noqa: F401
 
         settings = settings or Settings()

@@ -1,0 +1,227 @@
+"""Build a sandbox from a scenario and a seed: the world, the initial state, the candidate's
+logins. Deterministic: the same scenario, seed and start give the same world and task sheet
+(passwords derive from the installation secret and the sandbox name, so a forgotten one can
+be printed again).
+
+Every change goes through the tool packages' public APIs (and so through the dispatcher);
+the last action, ``scenario.instantiate``, records which scenario, seed and values the
+sandbox has and where the initial state's objects went, for the grader."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from typing import Any
+
+from sqlalchemy import select
+
+from mailserver import api as mail_api
+from sandbox.actions import ActionContext, action
+from sandbox.clock import VN_TZ, as_utc
+from sandbox.errors import SandboxError
+from sandbox.sandboxes import find_sandbox, get_or_create_sandbox
+from signing import api as signing_api
+
+from . import templates
+from .library import Loaded
+from .models import ScenarioInstance
+from .build_helpers import attachment_bytes
+from .variants import context, draw
+
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no l/1/i/o/0: read off a paper slip
+
+
+def derive_password(secret: str, sandbox_name: str, who: str, length: int = 10) -> str:
+    digest = hmac.new(secret.encode(), f"pw:{sandbox_name}:{who}".encode(), hashlib.sha256).digest()
+    return "".join(PASSWORD_ALPHABET[b % len(PASSWORD_ALPHABET)] for b in digest[:length])
+
+
+# --- JSON form of variant values (dates survive the round trip) ------------------------------
+def to_json(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    return value
+
+
+def from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$date"}:
+            return dt.date.fromisoformat(value["$date"])
+        if set(value) == {"$datetime"}:
+            return dt.datetime.fromisoformat(value["$datetime"])
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
+
+
+def _person_address(value: str, people: dict) -> tuple[str, str]:
+    if "@" in value:
+        return "", value
+    p = people[value]
+    return p.name, p.email.lower()
+
+
+# --- the build ------------------------------------------------------------------------------
+@dataclass
+class Login:
+    person: str
+    name: str
+    title: str
+    address: str
+    password: str
+    pin: str | None
+
+
+@dataclass
+class BuildResult:
+    sandbox_id: int
+    name: str
+    scenario_id: str
+    seed: int
+    values: dict[str, Any]
+    candidate: Login
+    task_sheet: list[tuple[str, str]] = field(default_factory=list)
+
+
+def build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime | None = None,
+          practice: bool = False, actor: str = "system") -> BuildResult:
+    sc, sid_name = loaded.scenario, name
+    with runtime.db.read() as s:
+        existing = find_sandbox(s, name)
+        if existing is not None and s.scalar(select(ScenarioInstance.id).where(
+                ScenarioInstance.sandbox_id == existing.id)) is not None:
+            raise SandboxError(f"Sandbox {name} đã được tạo từ một đề; hãy chọn tên khác.",
+                               f"sandbox {name} already instantiated")
+    start = (start or sc.world.start or runtime.clock.now())
+    start = as_utc(start if start.tzinfo else start.replace(tzinfo=VN_TZ))
+    start_date = start.astimezone(VN_TZ).date()
+    values = draw(loaded.id, sc, seed, start_date)
+    ctx = context(sc, values, start_date)
+
+    sandbox_id = get_or_create_sandbox(runtime.db, runtime.clock, sid_name)
+    d = runtime.dispatcher
+    people = {p.id: p for p in sc.world.people}
+    cand = people[sc.world.candidate]
+    logins: dict[str, Login] = {}
+
+    # mail accounts: every person with a mailbox, the organisations' and units' boxes
+    boxes: dict[str, str] = {}
+    for p in sc.world.people:
+        if p.mailbox:
+            pw = derive_password(runtime.secret, sid_name, p.id)
+            mail_api.add_account(d, runtime.secret, sandbox_id, p.email, pw, p.name, actor=actor)
+            boxes[p.email.lower()] = p.name
+            logins[p.id] = Login(p.id, p.name, p.title, p.email.lower(), pw, p.pin if p.certificate else None)
+    for o in sc.world.organisations:
+        extra = [(o.email, o.name)] + [(u.email, f"{u.name} - {o.name}") for u in o.units]
+        for addr, display in extra:
+            if addr and addr.lower() not in boxes:
+                mail_api.add_account(d, runtime.secret, sandbox_id, addr,
+                                     derive_password(runtime.secret, sid_name, addr), display, actor=actor)
+                boxes[addr.lower()] = display
+
+    # certificates on tokens
+    pki = signing_api.pki_for(runtime)
+    orgs = {o.id: o for o in sc.world.organisations}
+    units = {u.id: u for o in sc.world.organisations for u in o.units}
+    bundles = {}
+    for p in sc.world.people:
+        if p.certificate:
+            unit = units[p.unit].name if p.unit else None
+            bundles[p.id] = pki.issue_personal(p.name, title=p.title, unit=unit, organisation=orgs[p.org].name,
+                                               email=p.email.lower(), locality=orgs[p.org].place)
+            signing_api.provision(d, sandbox_id, p.email.lower(), bundles[p.id], p.pin,
+                                  label=f"Chứng thư số của {p.name}", actor=actor)
+    for t in sc.world.extra_tokens:
+        owner = people[t.certificate_of]
+        signing_api.provision(d, sandbox_id, people[t.holder].email.lower(), bundles[owner.id], owner.pin,
+                              label=f"Chứng thư số của {owner.name}", owner=owner.email.lower(), actor=actor)
+    for pid in sc.world.revoked:
+        pki.revoke(bundles[pid])
+
+    anchors: dict[str, dict] = {"mail": {}, "incoming": {}, "drafts": {}}
+
+    # the initial mail
+    for i, m in enumerate(sc.initial.mail):
+        seed_id = m.id or f"mail{i + 1}"
+        msg = EmailMessage(policy=SMTP)
+        sender_name, sender = _person_address(templates.render(m.sender, ctx), people)
+        msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
+        tos = [_person_address(templates.render(x, ctx), people) for x in m.to] or \
+              [(people[m.mailbox].name, people[m.mailbox].email.lower())]
+        msg["To"] = ", ".join(formataddr(t) if t[0] else t[1] for t in tos)
+        if m.cc:
+            msg["Cc"] = ", ".join(formataddr(t) if t[0] else t[1] for t in
+                                  (_person_address(templates.render(x, ctx), people) for x in m.cc))
+        msg["Subject"] = templates.render(m.subject, ctx)
+        when = start - dt.timedelta(minutes=m.minutes_before_start)
+        msg["Date"] = format_datetime(when.astimezone(VN_TZ))
+        mid = f"<{loaded.id}.{seed_id}@{sender.split('@')[-1]}>"
+        msg["Message-ID"] = mid
+        body = templates.render(m.body, ctx)
+        if m.html:
+            msg.set_content(templates.render(m.body, ctx), subtype="html")
+        else:
+            msg.set_content(body)
+        atts = {}
+        for att in m.attachments:
+            fname, ctype, data = attachment_bytes(att, sc, ctx)
+            main, sub = ctype.split("/", 1)
+            msg.add_attachment(data, maintype=main, subtype=sub, filename=fname)
+            atts[fname] = hashlib.sha256(data).hexdigest()
+        raw = msg.as_bytes()
+        box_owner = people[m.mailbox]
+        with runtime.db.read() as s:
+            acc = mail_api.account_by_address(s, sandbox_id, box_owner.email.lower())
+            with mail_api.open_view(runtime.db, acc) as view:
+                box = view.mailbox_by_name(m.folder) or view.special(None)
+                box_id = box.id
+        d.dispatch(sandbox_id, actor, "mail.append", {
+            "account_id": acc.id, "mailbox_id": box_id, "raw": runtime.blobs.put(raw),
+            "flags": ["\\Seen"] if m.seen else [], "internal_date": when.isoformat()})
+        anchors["mail"][seed_id] = {"message_id": mid, "mailbox": box_owner.email.lower(),
+                                    "subject": str(msg["Subject"]), "attachments": atts,
+                                    "phishing": m.phishing}
+
+    from . import world_docflow
+    world_docflow.build(runtime, sandbox_id, loaded, ctx, start, anchors, actor=actor)
+
+    sheet = [(templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks]
+    d.dispatch(sandbox_id, actor, "scenario.instantiate", {
+        "scenario_id": loaded.id, "title": sc.title, "seed": seed, "values": to_json(values),
+        "start": start.isoformat(), "candidate": cand.id, "candidate_address": cand.email.lower(),
+        "anchors": anchors, "rubric_version": sc.rubric.version, "practice": practice})
+    return BuildResult(sandbox_id, sid_name, loaded.id, seed, values, logins[cand.id], sheet)
+
+
+@action("scenario.instantiate")
+def instantiate(ctx: ActionContext, *, scenario_id: str, title: str, seed: int, values: dict, start: str,
+                candidate: str, candidate_address: str, anchors: dict, rubric_version: int,
+                practice: bool = False) -> dict:
+    inst = ScenarioInstance(sandbox_id=ctx.sandbox.id, scenario_id=scenario_id, title=title, seed=seed,
+                            values=values, start=dt.datetime.fromisoformat(start), candidate=candidate,
+                            candidate_address=candidate_address, anchors=anchors,
+                            rubric_version=rubric_version, practice=practice, created_at=ctx.now)
+    ctx.session.add(inst)
+    ctx.session.flush()
+    return {"instance_id": inst.id}
+
+
+def instance_of(session, sandbox_id: int) -> ScenarioInstance | None:
+    return session.scalar(select(ScenarioInstance).where(ScenarioInstance.sandbox_id == sandbox_id))
+
+
+__all__ = ["build", "BuildResult", "Login", "derive_password", "instance_of", "to_json", "from_json",
+           "attachment_bytes"]
