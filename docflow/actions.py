@@ -532,12 +532,13 @@ def approve(ctx: ActionContext, *, outgoing_id: int) -> dict:
 
 # --- signatures ------------------------------------------------------------------------------
 def _own_fingerprints(ctx: ActionContext, person: Person) -> set[str]:
-    from signing.tokens import tokens_of
-    return {t.fingerprint for t in tokens_of(ctx.session, ctx.sandbox.id, person.address) if t.kind == "personal"}
+    from . import sigcheck
+    return sigcheck.own_fingerprints(ctx.session, ctx.sandbox.id, person.address)
 
 
 def _holders(ctx: ActionContext) -> dict[str, str]:
-    from signing.tokens import holders_by_fingerprint
+    """Certificate fingerprint -> the in-world person it belongs to (its owner)."""
+    from signing.api import holders_by_fingerprint
     return holders_by_fingerprint(ctx.session, ctx.sandbox.id)
 
 

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func, or_
 
 from sandbox.clock import as_utc
-from sandbox.errors import SandboxError
 
-from . import actions as _actions  # noqa: F401  (registers the docflow.* actions)
+
+from . import actions  # noqa: F401  (registers the docflow.* actions)
 from . import rules, sigcheck
 from .errors import DocflowError, DocflowForbidden, DocflowNotFound
 from .models import (Assignment, Comment, DocEvent, DraftVersion, IncomingDoc, Organisation, OutgoingDoc, Person,
@@ -52,13 +52,15 @@ SYSTEM = "system"
 # setup
 # =========================================================================================
 def use_pki(runtime, pki) -> None:
-    """Register the installation's test PKI (``signing.pki.TestPKI``): signatures then carry
-    the chain and an in-process time-stamp at the in-world time, and the clerk's check of the
-    leader signature requires a chain to its root."""
+    """Use ``pki`` (a ``signing.api.TestPKI``) instead of the installation's
+    (``signing.api.pki_for(runtime)``, the default): signatures carry its chain and an
+    in-process time-stamp at the in-world time; the clerk's check of the leader signature
+    requires a chain to its root."""
     runtime.dispatcher.services[sigcheck.PKI_SERVICE] = pki
 
 
 def _d(runtime, sandbox_id: int, actor: str, name: str, args: dict) -> dict:
+    sigcheck.ensure_pki(runtime)
     return runtime.dispatcher.dispatch(sandbox_id, actor, name, args)
 
 
@@ -358,12 +360,7 @@ def sign_as_leader(runtime, sandbox_id: int, actor: str, outgoing_id: int, token
     sign the draft's leader field, then record it (``docflow.leader_signed``). Any personal
     token the actor can open is accepted; its certificate is recorded and flagged in the
     history when it is not the designated signer's own (the grader decides)."""
-    from signing import document as sdoc
-    from signing.images import signature_png
-    from signing.pki import CertBundle
-    from signing.tokens import open_token
-
-    from .render import layout_from_json
+    from signing.api import sign_with_token
 
     doc, _org, signer = _open_outgoing(runtime, sandbox_id, outgoing_id)
     if actor.strip().lower() != signer.address:
@@ -372,13 +369,10 @@ def sign_as_leader(runtime, sandbox_id: int, actor: str, outgoing_id: int, token
     if doc.status not in ("submitted", "approved"):
         raise DocflowError(f"Không thể ký số: văn bản đang ở trạng thái «{rules.OUTGOING_STATUS[doc.status]}».",
                            f"sign in status {doc.status}")
-    cert, key = open_token(runtime, sandbox_id, token_id, pin, actor=actor)
-    services = runtime.dispatcher.services
-    bundle = CertBundle(cert, key, sigcheck.chain_of(services))
+    sigcheck.ensure_pki(runtime)
     when = runtime.clock.now()
-    pdf = sdoc.sign_leader(runtime.blobs.get(doc.pdf_blob), layout_from_json(doc.layout), bundle,
-                           signature_png(bundle.common_name or signer.full_name),
-                           timestamper=sigcheck.timestamper_of(services, when), when=when)
+    pdf = sign_with_token(runtime, sandbox_id, token_id, pin, runtime.blobs.get(doc.pdf_blob), actor=actor,
+                          timestamper=sigcheck.timestamper_of(runtime.dispatcher.services, when), when=when)
     blob = runtime.blobs.put(pdf)
     return _d(runtime, sandbox_id, actor, "docflow.leader_signed", dict(outgoing_id=outgoing_id, pdf_blob=blob,
                                                                         token_id=token_id))
@@ -401,13 +395,14 @@ def number(runtime, sandbox_id: int, actor: str, outgoing_id: int, number: int |
 
 def leader_check(runtime, sandbox_id: int, outgoing_id: int) -> str | None:
     """Why the organisation may not sign this document now (Vietnamese), or None."""
-    from signing.tokens import holders_by_fingerprint, tokens_of
+    from signing.api import holders_by_fingerprint
 
+    sigcheck.ensure_pki(runtime)
     doc, _org, signer = _open_outgoing(runtime, sandbox_id, outgoing_id)
     if doc.leader_signature is None:
         return "Dự thảo chưa được lãnh đạo ký số."
     with runtime.db.read() as s:
-        own = {t.fingerprint for t in tokens_of(s, sandbox_id, signer.address) if t.kind == "personal"}
+        own = sigcheck.own_fingerprints(s, sandbox_id, signer.address)
         holders = holders_by_fingerprint(s, sandbox_id)
     return sigcheck.leader_problem(runtime.blobs.get(doc.pdf_blob), own=own, signer_name=signer.full_name,
                                    holders=holders, trust=sigcheck.trust_of(runtime.dispatcher.services))
@@ -416,10 +411,8 @@ def leader_check(runtime, sandbox_id: int, outgoing_id: int) -> str | None:
 def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: int, pin: str) -> dict:
     """Đóng dấu (clerk played by a person): fill number and date, add the organisation
     signature with the organisation token and PIN, record it (``docflow.org_signed``)."""
-    from signing import document as sdoc
-    from signing.images import seal_png
-    from signing.pki import CertBundle
-    from signing.tokens import open_token
+    from signing.api import CertBundle, open_token, release, seal_png
+    from signing.document import SEAL_MM
 
     from .actions import org_signature_inputs
     from .render import layout_from_json
@@ -442,8 +435,8 @@ def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: i
     bundle = CertBundle(cert, key, sigcheck.chain_of(services))
     number_text, date_text = org_signature_inputs(doc, org)
     when = runtime.clock.now()
-    pdf = sdoc.release(runtime.blobs.get(doc.pdf_blob), layout_from_json(doc.layout), bundle,
-                       seal_png(org.name, sdoc.SEAL_MM), number_text, date_text,
+    pdf = release(runtime.blobs.get(doc.pdf_blob), layout_from_json(doc.layout), bundle,
+                  seal_png(org.name, SEAL_MM), number_text, date_text,
                        timestamper=sigcheck.timestamper_of(services, when), when=when)
     return _d(runtime, sandbox_id, actor, "docflow.org_signed", dict(outgoing_id=outgoing_id,
                                                                      pdf_blob=runtime.blobs.put(pdf)))
@@ -995,13 +988,11 @@ def attachment_of(runtime, sandbox_id: int, viewer: str | None, kind: str, doc_i
     return att, runtime.blobs.get(att["blob"])
 
 
-def tokens_for(runtime, sandbox_id: int, address: str) -> list[dict]:
-    """The signing tokens an in-world person holds (for the signing dialog's list)."""
-    from signing.tokens import tokens_of
+def tokens_for(runtime, sandbox_id: int, address: str) -> list:
+    """The certificates the person may choose in the signing dialog (``signing.api.TokenView``;
+    the organisation's token only for the clerk)."""
+    from signing.api import certificates_for
+    p = person(runtime, sandbox_id, address)
+    role = "clerk" if p is not None and p.role == "van_thu" else None
     with runtime.db.read() as s:
-        return [{"id": t.id, "label": t.label, "kind": t.kind, "subject": t.subject, "fingerprint": t.fingerprint,
-                 "locked": t.locked, "tries_left": t.tries_left, "role_required": t.role_required}
-                for t in tokens_of(s, sandbox_id, address)]
-
-
-_ = SandboxError
+        return certificates_for(s, sandbox_id, address, role)

@@ -14,7 +14,8 @@ import logging
 from typing import Any
 
 from signing import document as sdoc
-from signing.pki import CertBundle, classify, decrypt_key, fingerprint, load_cert
+from signing.api import CertBundle, classify, fingerprint, load_cert
+from signing.pki import decrypt_key
 
 from .errors import DocflowError
 
@@ -46,6 +47,23 @@ def embedded(pdf: bytes) -> list[dict]:
         raise DocflowError("Tệp PDF đã ký bị hỏng hoặc không đọc được chữ ký.", f"{type(exc).__name__}: {exc}") from exc
 
 
+def own_fingerprints(session, sandbox_id: int, address: str) -> set[str]:
+    """Fingerprints of ``address``'s own personal certificate(s) (signing's owner rule: a
+    token may be held by someone else, the certificate still belongs to its owner)."""
+    from signing.api import own_personal_fingerprint
+
+    fp = own_personal_fingerprint(session, sandbox_id, address)
+    return {fp} if fp else set()
+
+
+def ensure_pki(runtime) -> None:
+    """Make the installation's PKI (``signing.api.pki_for``) available to handlers (the
+    automatic clerk signs inside an action and only sees ``ctx.services``)."""
+    if PKI_SERVICE not in runtime.dispatcher.services:
+        from signing.api import pki_for
+        runtime.dispatcher.services[PKI_SERVICE] = pki_for(runtime)
+
+
 def pki_of(services: dict) -> Any | None:
     return services.get(PKI_SERVICE)
 
@@ -68,7 +86,7 @@ def chain_of(services: dict) -> tuple:
 def leader_problem(pdf: bytes, *, own: set[str], signer_name: str, holders: dict[str, str], trust) -> str | None:
     """Why the leader signature of ``pdf`` is not acceptable for the organisation signature
     (Vietnamese), or None."""
-    from signing.verify import verify_pdf
+    from signing.api import verify_pdf
 
     try:
         report = verify_pdf(pdf, validation_context=trust)
@@ -98,8 +116,7 @@ def org_bundle_from_token(token, pin: str, chain: tuple = ()) -> CertBundle:
 def org_sign(ctx, org, holder: str, pin: str, pdf: bytes, layout_json: dict, number_text: str,
              date_text: str) -> bytes:
     """The automatic clerk's fill + organisation signature with the organisation token."""
-    from signing.images import seal_png
-    from signing.tokens import tokens_of
+    from signing.api import seal_png, tokens_of
 
     from .render import layout_from_json
 
@@ -112,4 +129,4 @@ def org_sign(ctx, org, holder: str, pin: str, pdf: bytes, layout_json: dict, num
 
 
 __all__ = ["embedded", "leader_problem", "org_sign", "pki_of", "trust_of", "timestamper_of", "chain_of",
-           "fingerprint", "PKI_SERVICE"]
+           "fingerprint", "PKI_SERVICE", "ensure_pki", "own_fingerprints"]

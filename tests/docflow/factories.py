@@ -15,24 +15,13 @@ from dataclasses import dataclass, field
 from docflow import api
 from mailserver import api as mail_api
 from sandbox.sandboxes import get_or_create_sandbox
-from signing.pki import TestPKI
+from signing.api import TestPKI, pki_for, provision
 
 LEADER_PIN = "123456"
 SPECIALIST_PIN = "246810"
 CLERK_PIN = "135790"
 PASSWORD = "MatKhau@123"
 OUTSIDE = "phongtiepnhan@soxaydung.cantho.gov.vn"
-
-_PKI: TestPKI | None = None
-
-
-def shared_pki() -> TestPKI:
-    """One test PKI per process (keys are cached per subject anyway)."""
-    global _PKI
-    if _PKI is None:
-        _PKI = TestPKI()
-    return _PKI
-
 
 @dataclass
 class DocWorld:
@@ -69,11 +58,10 @@ OTHER_MAIL = "stttt@cantho.gov.vn"
 OTHER_CLERK = "vanthu@stttt.cantho.gov.vn"
 
 
-def make_docworld(rt, name: str = "ts001", *, clerk_mode: str = "npc", with_pki: bool = True) -> DocWorld:
+def make_docworld(rt, name: str = "ts001", *, clerk_mode: str = "npc") -> DocWorld:
+    """The world in sandbox ``name``; certificates from the installation's PKI."""
     sb = get_or_create_sandbox(rt.db, rt.clock, name)
-    pki = shared_pki()
-    if with_pki:
-        api.use_pki(rt, pki)
+    pki = pki_for(rt)
     for address, display in [(p[1], p[2]) for p in PEOPLE] + [(ORG_MAIL, ORG_NAME), (OTHER_MAIL, OTHER_NAME),
                                                             (OTHER_CLERK, "Văn thư Sở"), (OUTSIDE, "Phòng tiếp nhận")]:
         mail_api.add_account(rt.dispatcher, rt.secret, sb, address, PASSWORD, display)
@@ -90,7 +78,6 @@ def make_docworld(rt, name: str = "ts001", *, clerk_mode: str = "npc", with_pki:
     ids["other_clerk"] = api.create_person(rt, sb, other, OTHER_CLERK, "Đỗ Thị Lan", "van_thu", title="Văn thư")
     people["other_clerk"] = OTHER_CLERK
 
-    from signing.tokens import provision
     leader = pki.issue_personal("Nguyễn Văn An", title="Chủ tịch", organisation=ORG_NAME, email=people["leader"])
     spec = pki.issue_personal("Phạm Thị Hoa", title="Chuyên viên", organisation=ORG_NAME,
                               email=people["specialist"])
