@@ -44,7 +44,7 @@ from .verify import Report, verify_pdf
 __all__ = [
     "TestPKI", "CertBundle", "pki_for", "classify", "fingerprint",
     "provision", "tokens_of", "open_token", "unlock", "certificates_for", "TokenView",
-    "people_of", "holders_by_fingerprint",
+    "people_of", "holders_by_fingerprint", "own_personal_fingerprint", "token_view", "load_cert",
     "make_draft_pdf", "prepare_draft", "sign_leader", "release", "sign_attachment", "sign_copy",
     "sign_with_token", "check_signable", "sample_draft",
     "verify_pdf", "Report", "signature_png", "seal_png", "SigningError",

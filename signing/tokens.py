@@ -132,4 +132,6 @@ def holders_by_fingerprint(session, sandbox_id: int) -> dict[str, str]:
     return out
 
 
-from . import files as _files  # noqa: E402,F401  (registers the signing.file_added action)
+from . import files as _files  # noqa: E402  (registers the signing.file_added action)
+
+_REGISTERED = (_files.file_added,)

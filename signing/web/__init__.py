@@ -19,5 +19,7 @@ from flask import Blueprint
 
 bp = Blueprint("signing", __name__, template_folder="templates")
 
-from . import views  # noqa: E402,F401  (register the routes)
-from .views import dialog_context, person_role  # noqa: E402,F401
+from . import views  # noqa: E402  (register the routes)
+from .views import dialog_context, person_role  # noqa: E402
+
+__all__ = ["bp", "views", "dialog_context", "person_role"]
