@@ -82,6 +82,9 @@ def build_demo(rt: Runtime) -> dict:
         for ref, subject, body, attachment in mails:
             raw = _message(rt, (ref.address, ref.display_name), leader, subject, body, attachment)
             mail_api.submit(rt.dispatcher, rt.blobs, ref, raw, [leader], via="webmail")
+        from signing.demo import provision_demo_tokens
+        provision_demo_tokens(rt, sandbox_id, org="SỞ NỘI VỤ THÀNH PHỐ CẦN THƠ", leader=DEMO_PEOPLE[0],
+                              clerk=DEMO_PEOPLE[1][0], other=DEMO_PEOPLE[2])
     return {"sandbox": DEMO_SANDBOX, "password": DEMO_PASSWORD, "people": DEMO_PEOPLE}
 
 
@@ -99,4 +102,5 @@ def describe(info: dict, host: str, http_port: int, smtp_port: int, imap_port: i
     for address, name, title in info["people"]:
         lines.append(f"  {address:<42} {name}{' — ' + title if title else ''}")
     lines.append(f"Đăng nhập webmail bằng địa chỉ và mật khẩu trên (hoặc {info['sandbox']}/địa-chỉ).")
+    lines.append(f"Ký số: http://{host}:{http_port}/ky-so/  (mã PIN 123456; văn thư: 654321)")
     return "\n".join(lines) + "\n"

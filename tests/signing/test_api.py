@@ -82,3 +82,17 @@ def test_sign_with_token_of_another_sandbox_is_not_found(runtime, tokens):
     with pytest.raises(NotFound):
         api.sign_with_token(runtime, other, ids["leader"], "123456", api.sample_draft("A"),
                             actor="lanhdao@cantho.gov.vn")
+
+
+def test_the_demo_world_has_tokens_for_the_dialog(sqlite_runtime):
+    from sandbox.demo import DEMO_SANDBOX, build_demo
+    from sandbox.sandboxes import find_sandbox
+
+    build_demo(sqlite_runtime)
+    with sqlite_runtime.db.read() as s:
+        sid = find_sandbox(s, DEMO_SANDBOX).id
+        leader = api.certificates_for(s, sid, "lanhdao@sonoivu.cantho.gov.vn")
+        assert [(c.common_name, c.kind) for c in leader] == [("Nguyễn Văn An", "personal"),
+                                                             ("Trần Minh Khoa", "personal")]
+        clerk = api.certificates_for(s, sid, "vanthu@sonoivu.cantho.gov.vn", role="clerk")
+        assert [c.kind for c in clerk] == ["organisation"]
