@@ -6,7 +6,6 @@ one grading, so several criteria looking at the same mail or PDF cost one read."
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from typing import Any
 
 from mailserver import api as mail_api
@@ -16,8 +15,13 @@ from scenarios.build import from_json, instance_of
 
 
 class SandboxState:
-    def __init__(self, db, blobs, sandbox_id: int):
-        self.db, self.blobs, self.sandbox_id = db, blobs, sandbox_id
+    """``runtime`` gives the database, the blob store and the installation's PKI (trust
+    anchors); its clock is never read."""
+
+    def __init__(self, runtime, sandbox_id: int):
+        self.runtime, self.sandbox_id = runtime, sandbox_id
+        self.db, self.blobs = runtime.db, runtime.blobs
+        db = self.db
         with db.read() as s:
             inst = instance_of(s, sandbox_id)
             if inst is None:
@@ -66,6 +70,53 @@ class SandboxState:
             return next(iter(atts.values()), None) if len(atts) == 1 else None
         return atts.get(name)
 
-    @cached_property
-    def cache(self) -> dict:
-        return self._cache
+    # -- document workflow ----------------------------------------------------------------
+    def anchor(self, kind: str, seed_id: str) -> dict:
+        try:
+            return self.anchors[kind][seed_id]
+        except KeyError:
+            what = {"incoming": "văn bản đến", "drafts": "dự thảo"}.get(kind, kind)
+            raise NotFound(f"Đề không có {what} '{seed_id}'.", f"no {kind} {seed_id}") from None
+
+    def target(self, seed_id: str) -> tuple[str, int]:
+        """("unit" | "person", docflow id) of a unit or person of the scenario's world."""
+        if seed_id in self.anchors.get("units", {}):
+            return "unit", self.anchors["units"][seed_id]
+        if seed_id in self.anchors.get("people", {}):
+            return "person", self.anchors["people"][seed_id]
+        raise NotFound(f"Đề không có đơn vị hay người '{seed_id}'.", f"no target {seed_id}")
+
+    def incoming(self, seed_id: str):
+        key = ("in", seed_id)
+        if key not in self._cache:
+            from docflow import api as docflow_api
+            self._cache[key] = docflow_api.incoming_doc(self.runtime, self.sandbox_id, None,
+                                                        self.anchor("incoming", seed_id)["incoming_id"])
+        return self._cache[key]
+
+    def outgoing(self, seed_id: str):
+        key = ("out", seed_id)
+        if key not in self._cache:
+            from docflow import api as docflow_api
+            self._cache[key] = docflow_api.outgoing_doc(self.runtime, self.sandbox_id, None,
+                                                        self.anchor("drafts", seed_id)["outgoing_id"])
+        return self._cache[key]
+
+    def verify(self, pdf_blob: str):
+        """The verifier's report of a stored PDF (trusting the installation's test root; the
+        certificates named after the sandbox's people)."""
+        key = ("verify", pdf_blob)
+        if key not in self._cache:
+            from signing import api as signing_api
+            pki = signing_api.pki_for(self.runtime)
+            with self.db.read() as s:
+                people = signing_api.people_of(s, self.sandbox_id)
+            self._cache[key] = signing_api.verify_pdf(self.blobs.get(pdf_blob),
+                                                      validation_context=pki.validation_context,
+                                                      people=people)
+        return self._cache[key]
+
+    def own_fingerprint(self, address: str) -> str | None:
+        from signing import api as signing_api
+        with self.db.read() as s:
+            return signing_api.own_personal_fingerprint(s, self.sandbox_id, address)

@@ -8,4 +8,4 @@ __all__ = ["REGISTRY", "Check", "Outcome", "Params", "parse_params", "register",
 
 def load_all() -> None:
     """Import every module that registers checks."""
-    from . import mail  # noqa: F401
+    from . import docflow, mail, signing  # noqa: F401

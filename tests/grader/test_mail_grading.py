@@ -22,7 +22,7 @@ def _send(port, login, password, to, subject, cc=None):
 
 
 def _grade(runtime, sandbox_id, loaded):
-    return grade(SandboxState(runtime.db, runtime.blobs, sandbox_id), loaded.scenario)
+    return grade(SandboxState(runtime, sandbox_id), loaded.scenario)
 
 
 def test_untouched_scores_zero_and_golden_path_full(runtime, smtp_server):

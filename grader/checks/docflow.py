@@ -1,0 +1,153 @@
+"""Document-workflow checks: the directive and assignments on an incoming document, the
+draft's way to the clerk and its release (``docflow.api`` read functions)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from .base import Check, Outcome, Params, register
+from .mail import fold
+
+ROLE_VI = {"xlc": "xử lý chính", "ph": "phối hợp", "db": "nhận để biết"}
+
+
+def _assignment_evidence(a) -> dict:
+    return {"assignment_id": a.id, "target": a.target_label, "role": a.role,
+            "deadline": a.deadline.isoformat() if a.deadline else None, "assigned_by": a.assigned_by,
+            "assigned_at": a.assigned_at.isoformat() if a.assigned_at else None}
+
+
+class _Doc(Params):
+    doc: str
+
+
+@register
+class Directive(Check):
+    type = "docflow.directive"
+    summary_vi = "có ý kiến chỉ đạo (bút phê) trên văn bản đến, từ tài khoản của thí sinh"
+
+    class Params(_Doc):
+        contains: list[str] = []
+
+    def run(self, state, p) -> Outcome:
+        d = state.incoming(p.doc)
+        if not d.directive.strip():
+            return Outcome.failed("Văn bản đến chưa có ý kiến chỉ đạo.", incoming_id=d.id)
+        if d.directive_by != state.candidate_address:
+            return Outcome.failed(f"Ý kiến chỉ đạo do {d.directive_by} ghi, không phải thí sinh.",
+                                  directive_by=d.directive_by)
+        missing = [w for w in p.contains if fold(w) not in fold(d.directive)]
+        ev = {"incoming_id": d.id, "directive": d.directive, "directive_by": d.directive_by,
+              "directive_at": d.directive_at.isoformat() if d.directive_at else None}
+        if missing:
+            return Outcome.failed(f"Ý kiến chỉ đạo thiếu: {', '.join(missing)}.", **ev)
+        return Outcome.passed(f"Ý kiến chỉ đạo: «{d.directive}».", **ev)
+
+
+def _mine(state, d) -> list:
+    return [a for a in d.assignments if a.assigned_by == state.candidate_address]
+
+
+@register
+class Assigned(Check):
+    type = "docflow.assigned"
+    summary_vi = "giao đúng đơn vị/người với đúng vai trò (và đúng hạn xử lý khi có yêu cầu)"
+
+    class Params(_Doc):
+        target: str
+        role: Literal["xlc", "ph", "db"]
+        deadline: dt.date | None = None
+
+    def run(self, state, p) -> Outcome:
+        d = state.incoming(p.doc)
+        kind, tid = state.target(p.target)
+        rows = [a for a in _mine(state, d) if a.target_kind == kind and a.target_id == tid]
+        if not rows:
+            return Outcome.failed("Chưa giao văn bản cho đơn vị/người được yêu cầu.", incoming_id=d.id,
+                                  assignments=[_assignment_evidence(a) for a in _mine(state, d)])
+        a = rows[0]
+        if a.role != p.role:
+            return Outcome.failed(f"{a.target_label} được giao vai trò «{ROLE_VI[a.role]}», "
+                                  f"không phải «{ROLE_VI[p.role]}».", **_assignment_evidence(a))
+        if p.deadline is not None and a.deadline != p.deadline:
+            got = a.deadline.strftime("%d/%m/%Y") if a.deadline else "không có"
+            return Outcome.failed(f"Hạn xử lý của {a.target_label} là {got}, "
+                                  f"yêu cầu {p.deadline.strftime('%d/%m/%Y')}.", **_assignment_evidence(a))
+        return Outcome.passed(f"{a.target_label}: {ROLE_VI[a.role]}.", **_assignment_evidence(a))
+
+
+@register
+class SingleLead(Check):
+    type = "docflow.single_lead"
+    summary_vi = "có đúng một đơn vị/người xử lý chính"
+
+    class Params(_Doc):
+        target: str | None = None
+
+    def run(self, state, p) -> Outcome:
+        d = state.incoming(p.doc)
+        leads = [a for a in _mine(state, d) if a.role == "xlc"]
+        ev = {"incoming_id": d.id, "leads": [_assignment_evidence(a) for a in leads]}
+        if len(leads) != 1:
+            return Outcome.failed(f"Có {len(leads)} đơn vị/người xử lý chính (phải đúng một).", **ev)
+        if p.target is not None:
+            kind, tid = state.target(p.target)
+            if (leads[0].target_kind, leads[0].target_id) != (kind, tid):
+                return Outcome.failed(f"Xử lý chính là {leads[0].target_label}, không đúng yêu cầu.", **ev)
+        return Outcome.passed(f"Xử lý chính: {leads[0].target_label}.", **ev)
+
+
+@register
+class ForwardedToClerk(Check):
+    type = "docflow.forwarded_to_clerk"
+    summary_vi = "dự thảo đã ký được chuyển văn thư phát hành (không tự phát hành, không chuyển nhầm người)"
+
+    class Params(Params):
+        draft: str
+
+    def run(self, state, p) -> Outcome:
+        d = state.outgoing(p.draft)
+        events = [e for e in d.history if e.actor == state.candidate_address]
+        ev = {"outgoing_id": d.id, "status": d.status,
+              "events": [{"at": e.at.isoformat(), "what": e.what, "status": e.status} for e in events]}
+        if not d.forwarded_to_clerk:
+            return Outcome.failed("Dự thảo chưa được chuyển văn thư phát hành.", **ev)
+        if d.clerk_refusal:
+            return Outcome.failed(f"Văn thư trả lại: {d.clerk_refusal}", **ev)
+        return Outcome.passed("Đã chuyển văn thư phát hành.", **ev)
+
+
+@register
+class Released(Check):
+    type = "docflow.released"
+    summary_vi = "văn bản được văn thư cấp số, ký số cơ quan và phát hành (đủ hai lớp chữ ký)"
+
+    class Params(Params):
+        draft: str
+
+    def run(self, state, p) -> Outcome:
+        d = state.outgoing(p.draft)
+        ev = {"outgoing_id": d.id, "status": d.status, "symbol": d.symbol, "layers": d.layers}
+        if d.status not in ("issued", "sent", "archived"):
+            return Outcome.failed(f"Văn bản chưa được phát hành (trạng thái: {d.status_label}).", **ev)
+        if d.layers < 2:
+            return Outcome.failed("Văn bản phát hành chưa đủ hai lớp chữ ký số.", **ev)
+        return Outcome.passed(f"Đã phát hành, số {d.symbol}.", **ev)
+
+
+@register
+class NumberFormat(Check):
+    type = "docflow.number_format"
+    summary_vi = "số, ký hiệu văn bản đúng thể thức (Nghị định 30/2020/NĐ-CP)"
+
+    class Params(Params):
+        draft: str
+
+    def run(self, state, p) -> Outcome:
+        d = state.outgoing(p.draft)
+        if not d.symbol:
+            return Outcome.failed("Văn bản chưa được cấp số.", outgoing_id=d.id)
+        if not re.fullmatch(r"(0[1-9]|[1-9]\d+)/[A-ZĐ]+(-[A-ZĐ0-9]+)+", d.symbol):
+            return Outcome.failed(f"Số, ký hiệu «{d.symbol}» không đúng thể thức.", symbol=d.symbol)
+        return Outcome.passed(f"Số, ký hiệu {d.symbol}.", symbol=d.symbol, outgoing_id=d.id)
