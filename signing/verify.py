@@ -391,7 +391,8 @@ _SEPARATE_FIELDS = {"SigPhuLuc": "attachment", "SigBanSao": "copy"}
 _SEPARATE_VI = {"attachment": "tệp đính kèm (phụ lục)", "copy": "bản sao điện tử"}
 
 
-def _separate_verdicts(fname: str, sig: SignatureInfo) -> list[Verdict]:
+def _separate_verdicts(fname: str, sig: SignatureInfo,
+                       page_box: tuple[float, float, float, float] | None = None) -> list[Verdict]:
     """An attachment's or a copy's signature: organisation certificate, top right of page 1."""
     what = _SEPARATE_VI[_SEPARATE_FIELDS[fname]]
     code = _SEPARATE_FIELDS[fname]
@@ -412,15 +413,26 @@ def _separate_verdicts(fname: str, sig: SignatureInfo) -> list[Verdict]:
         out.append(Verdict(f"{code}_placement", False,
                            f"Chữ ký số trên {what} nằm ở trang {sig.page + 1}; phải đặt ở góc "
                            "trên, bên phải trang đầu."))
+    elif page_box is not None and not _top_right(sig.rect, page_box):
+        out.append(Verdict(f"{code}_placement", False,
+                           f"Chữ ký số trên {what} không nằm ở góc trên, bên phải trang đầu."))
     else:
         out.append(Verdict(f"{code}_placement", True,
-                           f"Chữ ký số trên {what} nằm ở trang đầu."))
+                           f"Chữ ký số trên {what} nằm ở góc trên, bên phải trang đầu."))
     return out
+
+
+def _top_right(rect: list[float], box: tuple[float, float, float, float]) -> bool:
+    """The rectangle's centre lies in the right half and its top in the top fifth."""
+    x1, y1, x2, y2 = box
+    cx = (rect[0] + rect[2]) / 2
+    return cx > (x1 + x2) / 2 and rect[3] > y2 - (y2 - y1) / 5
 
 
 def _verdicts(sigs: list[SignatureInfo], empty: list[EmptyField], field_names: set[str],
               people: dict[str, str], expected: str | None,
-              has_anchor: bool = True) -> list[Verdict]:
+              has_anchor: bool = True,
+              first_page: tuple[float, float, float, float] | None = None) -> list[Verdict]:
     from pyhanko.sign.diff_analysis import ModificationLevel
 
     out: list[Verdict] = []
@@ -523,7 +535,7 @@ def _verdicts(sigs: list[SignatureInfo], empty: list[EmptyField], field_names: s
 
     for fname, sig in separate.items():
         if sig is not None:
-            out.extend(_separate_verdicts(fname, sig))
+            out.extend(_separate_verdicts(fname, sig, first_page))
 
     untrusted = [s for s in sigs if not s.trusted and not s.revoked]
     if not untrusted:
@@ -625,6 +637,13 @@ def _verify_pdf(data: bytes, *, validation_context, people, expected_leader_fing
             except Exception as exc:  # unreadable signature dictionary / certificate
                 raise _corrupt(exc) from exc
             infos.append(info)
+        first_page = None
+        try:
+            from .attachments import page_box
+
+            first_page = page_box(r, 0)
+        except Exception:
+            first_page = None
         empty: list[EmptyField] = []
         for name, value, ref in all_fields:
             if value is None:
@@ -634,7 +653,8 @@ def _verify_pdf(data: bytes, *, validation_context, people, expected_leader_fing
                     rect, page = None, None
                 empty.append(EmptyField(name, page, rect))
     verdicts = _verdicts(infos, empty, {n for n, *_ in all_fields}, people,
-                         expected_leader_fingerprint, validation_context is not None)
+                         expected_leader_fingerprint, validation_context is not None,
+                         first_page)
     failed = [v for v in verdicts if not v.ok]
     sigs_ok = all(s.ok for s in infos)
     if sigs_ok and not failed and not empty:

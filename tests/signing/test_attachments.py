@@ -197,3 +197,19 @@ def test_a_personal_signature_on_an_attachment_field_is_named(world):
     v = report.verdict("attachment_organisation_cert")
     assert not v.ok and "Trần Thị Bình" in v.message
     assert cert_pem(org.cert)  # the organisation certificate is untouched
+
+
+def test_an_attachment_signature_elsewhere_is_not_top_right(world):
+    p, org, _ = world
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+
+    w = IncrementalPdfFileWriter(io.BytesIO(minimal_pdf()))
+    fields.append_signature_field(w, fields.SigFieldSpec("SigPhuLuc", box=(40, 40, 200, 80)))
+    buf = io.BytesIO()
+    w.write(buf)
+    out = att.sign_attachment(buf.getvalue(), org, NUMBER, when=WHEN)
+    report = verify_pdf(out, validation_context=p.validation_context)
+    v = report.verdict("attachment_placement")
+    assert not v.ok and "góc trên, bên phải" in v.message
+    assert report.status == "invalid"
