@@ -115,3 +115,22 @@ def an_incoming(w: DocWorld, summary: str = "V/v báo cáo kết quả cải cá
     return api.register_incoming(w.rt, w.sandbox_id, w.org, sender_name="Sở Nội vụ thành phố Cần Thơ",
                                  summary=summary, original_symbol="125/SNV-CCHC", original_date="2024-05-30",
                                  type_code="CV", urgency="khan", pdf=minimal_pdf("Cong van 125"))["incoming_id"]
+
+
+def snapshot(rt, sandbox_id: int) -> dict:
+    """Every docflow row of a sandbox, the signing tokens' counters and the log position:
+    equal before and after a refused step means the refusal changed nothing."""
+    from sqlalchemy import select
+
+    from docflow import models as m
+    from sandbox.models import Sandbox
+
+    out = {}
+    with rt.db.read() as s:
+        for model in (m.Organisation, m.Unit, m.Person, m.Register, m.RegisterEntry, m.IncomingDoc, m.Assignment,
+                      m.OutgoingDoc, m.DraftVersion, m.Comment, m.DocEvent):
+            rows = s.scalars(select(model).where(model.sandbox_id == sandbox_id).order_by(model.id))
+            out[model.__tablename__] = [{c.name: getattr(r, c.name) for c in model.__table__.columns} for r in rows]
+        sb = s.get(Sandbox, sandbox_id)
+        out["log"] = (sb.log_seq, sb.log_head)
+    return out
