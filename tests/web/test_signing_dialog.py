@@ -35,7 +35,7 @@ def _tries_left(rt, world, key):
 @pytest.mark.browser
 def test_leader_signs_the_sample_draft_after_a_wrong_pin(page, live_server, sworld):
     login(page, live_server.url, "lanhdao@cantho.gov.vn")
-    page.goto(live_server.url + "/ky-so/")
+    page.click("nav.tools >> text=Ký số")
     expect(page.locator("h1")).to_have_text("Ký số văn bản")
     page.click("button[name=sample]")
     expect(page.locator(".filename")).to_have_text("Dự thảo mẫu.pdf")
