@@ -411,8 +411,7 @@ def leader_check(runtime, sandbox_id: int, outgoing_id: int) -> str | None:
 def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: int, pin: str) -> dict:
     """Đóng dấu (clerk played by a person): fill number and date, add the organisation
     signature with the organisation token and PIN, record it (``docflow.org_signed``)."""
-    from signing.api import CertBundle, open_token, release, seal_png
-    from signing.document import SEAL_MM
+    from signing.api import CertBundle, open_token, release
 
     from .actions import org_signature_inputs
     from .render import layout_from_json
@@ -436,7 +435,7 @@ def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: i
     number_text, date_text = org_signature_inputs(doc, org)
     when = runtime.clock.now()
     pdf = release(runtime.blobs.get(doc.pdf_blob), layout_from_json(doc.layout), bundle,
-                  seal_png(org.name, SEAL_MM), number_text, date_text,
+                  sigcheck.seal_image(org.name), number_text, date_text,
                        timestamper=sigcheck.timestamper_of(services, when), when=when)
     return _d(runtime, sandbox_id, actor, "docflow.org_signed", dict(outgoing_id=outgoing_id,
                                                                      pdf_blob=runtime.blobs.put(pdf)))
@@ -597,6 +596,7 @@ class SignatureRecord:
     at: str
     own_certificate: bool | None
     superseded: bool
+    blob: str | None = None            # the PDF as signed (leader: the signed draft)
 
 
 @dataclass
@@ -879,7 +879,8 @@ def incoming_doc(runtime, sandbox_id: int, viewer: str | None, incoming_id: int)
 def _signature_records(d: OutgoingDoc) -> list[SignatureRecord]:
     return [SignatureRecord(s.get("role", ""), s.get("field", ""), s.get("signer", ""), s.get("subject", ""),
                             s.get("serial", ""), s.get("fingerprint", ""), s.get("kind"), s.get("holder"),
-                            s.get("by", ""), s.get("at", ""), s.get("own_certificate"), bool(s.get("superseded")))
+                            s.get("by", ""), s.get("at", ""), s.get("own_certificate"), bool(s.get("superseded")),
+                            s.get("blob"))
             for s in d.signatures or []]
 
 

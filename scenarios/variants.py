@@ -23,7 +23,8 @@ def entities(sc: Scenario) -> dict[str, dict[str, dict[str, Any]]]:
                            "org": o.id, "org_name": o.name}
     people = {p.id: {"id": p.id, "name": p.name, "title": p.title, "email": p.email.lower(), "role": p.role,
                      "org": p.org, "org_name": orgs.get(p.org, {}).get("name", ""),
-                     "unit": p.unit or "", "unit_name": units.get(p.unit or "", {}).get("name", "")}
+                     "unit": p.unit or "", "unit_name": units.get(p.unit or "", {}).get("name", ""),
+                     "pin": p.pin if p.certificate else ""}
               for p in sc.world.people}
     incoming = {d.id: {"id": d.id, "symbol": d.symbol, "summary": d.summary, "sender": d.sender,
                        "date": d.date, "arrival_no": d.arrival_no if d.arrival_no is not None else "",

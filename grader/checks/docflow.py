@@ -55,16 +55,20 @@ class Assigned(Check):
     summary_vi = "giao đúng đơn vị/người với đúng vai trò (và đúng hạn xử lý khi có yêu cầu)"
 
     class Params(_Doc):
-        target: str
+        target: str | None = None      # None: whoever holds ``role`` (the lead's deadline)
         role: Literal["xlc", "ph", "db"]
         deadline: dt.date | None = None
 
     def run(self, state, p) -> Outcome:
         d = state.incoming(p.doc)
-        kind, tid = state.target(p.target)
-        rows = [a for a in _mine(state, d) if a.target_kind == kind and a.target_id == tid]
+        if p.target is None:
+            rows = [a for a in _mine(state, d) if a.role == p.role]
+        else:
+            kind, tid = state.target(p.target)
+            rows = [a for a in _mine(state, d) if a.target_kind == kind and a.target_id == tid]
         if not rows:
-            return Outcome.failed("Chưa giao văn bản cho đơn vị/người được yêu cầu.", incoming_id=d.id,
+            who = "đơn vị/người được yêu cầu" if p.target else f"đơn vị/người {ROLE_VI[p.role]}"
+            return Outcome.failed(f"Chưa giao văn bản cho {who}.", incoming_id=d.id,
                                   assignments=[_assignment_evidence(a) for a in _mine(state, d)])
         a = rows[0]
         if a.role != p.role:
@@ -108,14 +112,18 @@ class ForwardedToClerk(Check):
 
     def run(self, state, p) -> Outcome:
         d = state.outgoing(p.draft)
-        events = [e for e in d.history if e.actor == state.candidate_address]
         ev = {"outgoing_id": d.id, "status": d.status,
-              "events": [{"at": e.at.isoformat(), "what": e.what, "status": e.status} for e in events]}
-        if not d.forwarded_to_clerk:
-            return Outcome.failed("Dự thảo chưa được chuyển văn thư phát hành.", **ev)
-        if d.clerk_refusal:
-            return Outcome.failed(f"Văn thư trả lại: {d.clerk_refusal}", **ev)
-        return Outcome.passed("Đã chuyển văn thư phát hành.", **ev)
+              "events": [{"at": e.at.isoformat(), "actor": e.actor, "what": e.what, "status": e.status}
+                         for e in d.history if e.status in ("leader_signed", "at_clerk")]}
+        signed = False
+        for e in d.history:
+            if e.status == "leader_signed":
+                signed = True
+            elif e.status == "at_clerk" and e.actor == state.candidate_address:
+                if signed:
+                    return Outcome.passed("Đã chuyển dự thảo đã ký số cho văn thư phát hành.", **ev)
+                return Outcome.failed("Dự thảo được chuyển văn thư khi chưa ký số.", **ev)
+        return Outcome.failed("Dự thảo chưa được chuyển văn thư phát hành.", **ev)
 
 
 @register

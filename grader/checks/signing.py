@@ -9,10 +9,16 @@ class _Draft(Params):
 
 
 def _report(state, draft: str):
+    """The verifier's report of the draft as signed: its current PDF when that carries the
+    leader's signature, else the last PDF the leader signed (a draft the clerk refused goes
+    back unsigned, but what the candidate signed is still the evidence)."""
     d = state.outgoing(draft)
-    if not d.pdf_blob:
-        return d, None
-    return d, state.verify(d.pdf_blob)
+    if d.pdf_blob and d.layers >= 1:
+        return d, state.verify(d.pdf_blob)
+    signed = [s for s in d.signatures if s.role == "leader" and s.blob]
+    if signed:
+        return d, state.verify(signed[-1].blob)
+    return d, None
 
 
 def _sig_evidence(sig) -> dict:
