@@ -689,10 +689,9 @@ def _npc_org_sign(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk
 
     pin = ctx.blobs.get(org.npc_pin_blob).decode()
     number_text, date_text = org_signature_inputs(doc, org)
-    pdf = sigcheck.org_sign(ctx, org, clerk.address, pin, ctx.blobs.get(doc.pdf_blob), doc.layout,
-                            number_text, date_text)
-    blob = ctx.blobs.put(pdf)
-    _record_org_signature(ctx, doc, blob, _embedded(pdf)[-1], clerk.address)
+    pdf, sig = sigcheck.org_sign(ctx, org, clerk.address, pin, ctx.blobs.get(doc.pdf_blob), doc.layout,
+                                 number_text, date_text)
+    _record_org_signature(ctx, doc, ctx.blobs.put(pdf), sig, clerk.address)
 
 
 @action("docflow.org_signed")

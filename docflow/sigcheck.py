@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+from functools import lru_cache
 from typing import Any
 
 from signing import document as sdoc
@@ -109,14 +110,34 @@ def leader_problem(pdf: bytes, *, own: set[str], signer_name: str, holders: dict
     return None
 
 
+@lru_cache(maxsize=64)
+def seal_image(org_name: str) -> bytes:
+    """The organisation's red seal PNG at actual size (drawing one costs ~0.4 s: cached)."""
+    from signing.api import seal_png
+    return seal_png(org_name, sdoc.SEAL_MM)
+
+
 def org_bundle_from_token(token, pin: str, chain: tuple = ()) -> CertBundle:
     return CertBundle(load_cert(token.cert_pem.encode()), decrypt_key(token.key_blob, pin), chain)
 
 
+def cert_record(cert, field: str) -> dict:
+    """The same shape as :func:`embedded` rows, from a ``cryptography`` certificate."""
+    from cryptography.x509.oid import NameOID
+
+    from signing.pki import to_asn1_cert
+
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return {"field": field, "fingerprint": fingerprint(cert), "signer": str(cn[0].value) if cn else "",
+            "subject": to_asn1_cert(cert).subject.human_friendly, "serial": str(cert.serial_number),
+            "kind": classify(cert)}
+
+
 def org_sign(ctx, org, holder: str, pin: str, pdf: bytes, layout_json: dict, number_text: str,
-             date_text: str) -> bytes:
-    """The automatic clerk's fill + organisation signature with the organisation token."""
-    from signing.api import seal_png, tokens_of
+             date_text: str) -> tuple[bytes, dict]:
+    """The automatic clerk's fill + organisation signature with the organisation token:
+    the released PDF and the signature's record (field and certificate)."""
+    from signing.api import tokens_of
 
     from .render import layout_from_json
 
@@ -124,9 +145,10 @@ def org_sign(ctx, org, holder: str, pin: str, pdf: bytes, layout_json: dict, num
     if tok is None or tok.locked:
         raise DocflowError("Văn thư không dùng được thiết bị ký số của cơ quan.", f"org token {org.org_token_id}")
     bundle = org_bundle_from_token(tok, pin, chain_of(ctx.services))
-    return sdoc.release(pdf, layout_from_json(layout_json), bundle, seal_png(org.name, sdoc.SEAL_MM), number_text,
-                        date_text, timestamper=timestamper_of(ctx.services, ctx.now), when=ctx.now)
+    out = sdoc.release(pdf, layout_from_json(layout_json), bundle, seal_image(org.name), number_text,
+                       date_text, timestamper=timestamper_of(ctx.services, ctx.now), when=ctx.now)
+    return out, cert_record(bundle.cert, sdoc.ORG_FIELD)
 
 
 __all__ = ["embedded", "leader_problem", "org_sign", "pki_of", "trust_of", "timestamper_of", "chain_of",
-           "fingerprint", "PKI_SERVICE", "ensure_pki", "own_fingerprints"]
+           "fingerprint", "PKI_SERVICE", "ensure_pki", "own_fingerprints", "seal_image", "cert_record"]
