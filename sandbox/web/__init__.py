@@ -34,10 +34,12 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     from . import auth
     from mailserver.webmail import bp as webmail_bp
     from signing.web import bp as signing_bp
+    from docflow.web import bp as docflow_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(webmail_bp, url_prefix="/mail")
     app.register_blueprint(signing_bp, url_prefix="/ky-so")
+    app.register_blueprint(docflow_bp, url_prefix="/van-ban")
     auth.init_app(app)
 
     app.add_template_filter(vnformat.number, "vn_number")
