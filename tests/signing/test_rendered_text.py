@@ -23,9 +23,8 @@ pytestmark = pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("
 
 
 def _ink_width(img: Image.Image, threshold: int = 140) -> int:
-    gray = img.convert("L")
-    cols = [x for x in range(gray.width) if min(gray.getpixel((x, y)) for y in range(gray.height)) < threshold]
-    return (cols[-1] - cols[0] + 1) if cols else 0
+    ink = img.convert("L").point(lambda v: 255 if v < threshold else 0).getbbox()
+    return ink[2] - ink[0] if ink else 0
 
 
 def _natural_width(text: str, style: str, size_pt: float) -> int:
