@@ -14,11 +14,15 @@ person's key lives on their token, encrypted with the PIN).
     tsa = pki.timestamper()                # PAdES B-T, in process
     ctx = pki.validation_context           # a factory for verify_pdf
 
-Revocations (``pki.revoke``) live in memory, like the rest of TestPKI's CRL state.
+Revocations (``pki.revoke``, e.g. a scenario's revoked certificate) are kept in
+``<data_dir>/signing/ca/revoked.json`` so the grader, the CLI and every server process list
+them in their CRLs.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -27,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .pki import DEFAULT_POOL, KeyPool, TestPKI
 
-__all__ = ["pki_for", "FileKeyPool"]
+__all__ = ["pki_for", "FileKeyPool", "InstallationPKI"]
 
 _CA_PREFIXES = ("root:", "ca:", "tsa:")
 _CACHE: dict[str, TestPKI] = {}
@@ -71,6 +75,44 @@ class FileKeyPool(KeyPool):
             return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
 
+class InstallationPKI(TestPKI):
+    """A TestPKI whose revocations persist in ``revoked.json`` next to the CA keys."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(pool=FileKeyPool(folder))
+        self.folder = Path(folder)
+        self._load_revoked()
+
+    @property
+    def _revoked_file(self) -> Path:
+        return self.folder / "revoked.json"
+
+    def _load_revoked(self) -> None:
+        try:
+            rows = json.loads(self._revoked_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        for serial, when in rows.items():
+            self._revoked.setdefault(int(serial), (dt.datetime.fromisoformat(when), None))
+
+    def revoke(self, cert_or_serial, **kw) -> int:
+        serial = super().revoke(cert_or_serial, **kw)
+        with _LOCK:
+            rows = {}
+            if self._revoked_file.is_file():
+                rows = json.loads(self._revoked_file.read_text(encoding="utf-8"))
+            rows[str(serial)] = self._revoked[serial][0].isoformat()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self._revoked_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(rows, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self._revoked_file)
+        return serial
+
+    def crl(self, **kw):
+        self._load_revoked()  # another process may have revoked since
+        return super().crl(**kw)
+
+
 def pki_for(runtime) -> TestPKI:
     """The installation's TestPKI (root, issuing CA, TSA), one per data folder per process."""
     folder = Path(runtime.settings.data_dir) / "signing" / "ca"
@@ -78,5 +120,5 @@ def pki_for(runtime) -> TestPKI:
     with _LOCK:
         pki = _CACHE.get(key)
         if pki is None:
-            pki = _CACHE[key] = TestPKI(pool=FileKeyPool(folder))
+            pki = _CACHE[key] = InstallationPKI(folder)
         return pki

@@ -96,3 +96,18 @@ def test_the_demo_world_has_tokens_for_the_dialog(sqlite_runtime):
                                                              ("Trần Minh Khoa", "personal")]
         clerk = api.certificates_for(s, sid, "vanthu@sonoivu.cantho.gov.vn", role="clerk")
         assert [c.kind for c in clerk] == ["organisation"]
+
+
+def test_revocations_persist_for_every_process_of_the_installation(sqlite_runtime):
+    from signing.sandbox_pki import InstallationPKI
+
+    pki = api.pki_for(sqlite_runtime)
+    bundle = pki.issue_personal("Lê Văn Cường", title="Chuyên viên", organisation=ORG)
+    serial = pki.revoke(bundle)
+    other_process = InstallationPKI(sqlite_runtime.settings.data_dir / "signing" / "ca")
+    assert serial in other_process.revoked_serials
+    assert other_process.crl().get_revoked_certificate_by_serial_number(serial) is not None
+    report = api.verify_pdf(api.sign_leader(api.sample_draft("Lê Văn Cường"), None, bundle,
+                                            api.signature_png("Lê Văn Cường")),
+                            validation_context=other_process.validation_context)
+    assert report.signatures[0].revoked
