@@ -1,0 +1,204 @@
+"""The document workflow UI with Flask's test client: isolation between sandboxes by URL id
+and by tampered form fields (issue 5, acceptance 5), CSRF, refusals that say why, file
+responses, lists and pages."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from docflow import api
+from sandbox.clock import FixedClock
+from tests.docflow.factories import LEADER_PIN, a_draft, an_incoming, make_docworld, snapshot
+
+#: 09:00 in Cần Thơ on Friday 14 March 2025.
+START = datetime(2025, 3, 14, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def two_worlds(web):
+    clock = FixedClock(START)
+    web.rt.clock = clock
+    web.rt.dispatcher.clock = clock
+    a = make_docworld(web.rt, "ts001")
+    b = make_docworld(web.rt, "ts002")
+    for w in (a, b):
+        w.incoming = an_incoming(w)
+        w.draft = a_draft(w)
+        api.direct(w.rt, w.sandbox_id, w.a("leader"), w.incoming, "Giao VX",
+                   [{"unit_id": w.units["VX"], "role": "xlc", "deadline": "2025-03-20"}])
+        w.assignment = api.assignments_of(w.rt, w.sandbox_id, w.incoming)[0].id
+    return a, b
+
+
+def login(web, w, key: str):
+    from mailserver.api import account_ref
+    from mailserver.store import account_in_sandbox
+
+    name = {w.sandbox_id: None}
+    with web.rt.db.read() as s:
+        ref = account_ref(s, account_in_sandbox(s, w.sandbox_id, w.a(key)).id)
+        from sandbox.models import Sandbox
+        name = s.get(Sandbox, w.sandbox_id).name
+    return web.login(ref, f"{name}/{w.a(key)}")
+
+
+def text(resp) -> str:
+    return resp.get_data(as_text=True)
+
+
+def test_another_sandboxs_documents_are_404_by_url_id(web, two_worlds):
+    a, b = two_worlds
+    login(web, a, "leader")
+    before = snapshot(web.rt, b.sandbox_id)
+    for url in [f"/van-ban/den/{b.incoming}", f"/van-ban/den/{b.incoming}/pdf", f"/van-ban/den/{b.incoming}/xem-truoc.png",
+                f"/van-ban/den/{b.incoming}/tep/0", f"/van-ban/di/{b.draft}", f"/van-ban/di/{b.draft}/pdf",
+                f"/van-ban/di/{b.draft}/xem-truoc.png", f"/van-ban/di/{b.draft}/tep/0"]:
+        resp = web.get(url)
+        assert resp.status_code == 404, url
+        assert "Không tìm thấy" in text(resp), url
+    posts = [
+        (f"/van-ban/den/{b.incoming}/chuyen-xu-ly", {"directive": "Giao", f"role_u{a.units['VX']}": "xlc",
+                                                     f"deadline_u{a.units['VX']}": "2025-03-21"}),
+        (f"/van-ban/den/{b.incoming}/tien-do", {"assignment_id": b.assignment, "status": "completed"}),
+        (f"/van-ban/di/{b.draft}/ky-so", {"token_id": a.tokens["leader"], "pin": LEADER_PIN}),
+        (f"/van-ban/di/{b.draft}/duyet", {}),
+        (f"/van-ban/di/{b.draft}/tra-lai", {"reason": "Sửa lại"}),
+        (f"/van-ban/di/{b.draft}/chuyen-van-thu", {}),
+        (f"/van-ban/di/{b.draft}/cap-so", {}),
+        (f"/van-ban/di/{b.draft}/phat-hanh", {}),
+        (f"/van-ban/di/{b.draft}/y-kien", {"text": "Ý kiến"}),
+    ]
+    for url, data in posts:
+        resp = web.post(url, data, headers={"Referer": "http://localhost/van-ban/den"})
+        assert resp.status_code == 404, url
+        assert "Không tìm thấy" in text(resp), url
+    # lists and search show nothing of B
+    assert f'data-doc="{b.incoming}"' not in text(web.get("/van-ban/den"))
+    assert f'data-doc="{b.draft}"' not in text(web.get("/van-ban/di"))
+    assert f"/van-ban/di/{b.draft}\"" not in text(web.get("/van-ban/tim-kiem?q=chuyển đổi số"))
+    assert snapshot(web.rt, b.sandbox_id) == before
+
+
+def test_tampered_form_fields_reach_nothing_in_another_sandbox(web, two_worlds):
+    a, b = two_worlds
+    login(web, a, "leader")
+    fresh = an_incoming(a, "V/v kiểm tra an toàn thông tin")
+    before_a, before_b = snapshot(web.rt, a.sandbox_id), snapshot(web.rt, b.sandbox_id)
+    # a unit and a person of B in A's forwarding form
+    for key in (f"u{b.units['VP']}", f"p{b.person_ids['specialist']}"):
+        resp = web.post(f"/van-ban/den/{fresh}/chuyen-xu-ly",
+                        {"directive": "Giao xử lý", f"role_{key}": "xlc", f"deadline_{key}": "2025-03-21"})
+        assert resp.status_code == 404, key
+        assert "Không tìm thấy" in text(resp)
+    # B's leader token on A's draft
+    resp = web.post(f"/van-ban/di/{a.draft}/ky-so", {"token_id": b.tokens["leader"], "pin": LEADER_PIN})
+    assert resp.status_code == 404
+    assert "Không tìm thấy thiết bị ký số này trong danh sách chứng thư số của bạn." in text(resp)
+    # B's assignment id on A's document
+    login(web, a, "specialist")
+    resp = web.post(f"/van-ban/den/{a.incoming}/tien-do", {"assignment_id": b.assignment, "status": "completed"})
+    assert resp.status_code == 404
+    assert "Không tìm thấy phân công xử lý này của bạn." in text(resp)
+    assert snapshot(web.rt, a.sandbox_id) == before_a
+    assert snapshot(web.rt, b.sandbox_id) == before_b
+
+
+def test_posts_without_the_csrf_token_are_refused(web, two_worlds):
+    a, _b = two_worlds
+    login(web, a, "leader")
+    fresh = an_incoming(a, "V/v kiểm tra an toàn thông tin")
+    before = snapshot(web.rt, a.sandbox_id)
+    for url, data in [(f"/van-ban/den/{fresh}/chuyen-xu-ly", {"directive": "Giao", f"role_u{a.units['VX']}": "xlc",
+                                                              f"deadline_u{a.units['VX']}": "2025-03-21"}),
+                      (f"/van-ban/di/{a.draft}/ky-so", {"token_id": a.tokens["leader"], "pin": LEADER_PIN}),
+                      (f"/van-ban/di/{a.draft}/chuyen-van-thu", {}),
+                      ("/van-ban/du-thao/moi", {"type_code": "CV", "summary": "x"})]:
+        resp = web.post(url, data, csrf=False)
+        assert resp.status_code == 400, url
+        assert "Biểu mẫu đã hết hạn" in text(resp)
+    assert snapshot(web.rt, a.sandbox_id) == before
+
+
+def test_refusals_say_why_and_keep_the_form(web, two_worlds):
+    a, _b = two_worlds
+    fresh = an_incoming(a, "V/v kiểm tra an toàn thông tin")
+    login(web, a, "specialist")
+    # a specialist has no forwarding form; posting it anyway is refused with the reason
+    assert 'id="direct"' not in text(web.get(f"/van-ban/den/{fresh}"))
+    resp = web.post(f"/van-ban/den/{fresh}/chuyen-xu-ly", {"directive": "Tự giao", f"role_u{a.units['VX']}": "xlc",
+                                                           f"deadline_u{a.units['VX']}": "2025-03-21"})
+    assert resp.status_code == 403 and "lãnh đạo" in text(resp)
+    # a specialist cannot sign for the leader
+    resp = web.post(f"/van-ban/di/{a.draft}/ky-so", {"token_id": a.tokens["specialist"], "pin": "246810"})
+    assert resp.status_code == 403 and "Chỉ người ký được giao" in text(resp)
+
+    login(web, a, "leader")
+    before = snapshot(web.rt, a.sandbox_id)
+    resp = web.post(f"/van-ban/den/{fresh}/chuyen-xu-ly", {"directive": "Giao gấp", f"role_u{a.units['VX']}": "xlc",
+                                                           f"deadline_u{a.units['VX']}": "2025-03-01"})
+    assert resp.status_code == 400
+    page = text(resp)
+    assert 'id="form-error"' in page and "Giao gấp</textarea>" in page and 'value="2025-03-01"' in page
+    resp = web.post(f"/van-ban/den/{fresh}/chuyen-xu-ly", {"directive": "", f"role_u{a.units['VX']}": "xlc"})
+    assert resp.status_code == 400 and "Hãy ghi ý kiến chỉ đạo" in text(resp)
+    resp = web.post(f"/van-ban/den/{fresh}/chuyen-xu-ly", {"directive": "Giao"})
+    assert resp.status_code == 400 and "Hãy chọn ít nhất một đơn vị hoặc cá nhân" in text(resp)
+    resp = web.post(f"/van-ban/di/{a.draft}/ky-so", {"token_id": a.tokens["leader"], "pin": ""})
+    assert resp.status_code == 400 and "Hãy nhập mã PIN" in text(resp)
+    resp = web.post(f"/van-ban/di/{a.draft}/tra-lai", {"reason": ""})
+    assert resp.status_code == 400 and "Hãy ghi lý do trả lại" in text(resp)
+    # the leader cannot release directly: there is no such button, and the clerk's step refuses
+    resp = web.post(f"/van-ban/di/{a.draft}/phat-hanh", {})
+    assert resp.status_code in (400, 403) and "văn thư" in text(resp)
+    assert snapshot(web.rt, a.sandbox_id) == before
+    # forwarding an unsigned draft: the automatic clerk refuses and the leader is told why
+    resp = web.post(f"/van-ban/di/{a.draft}/chuyen-van-thu", {})
+    assert resp.status_code == 302
+    page = text(web.get(f"/van-ban/di/{a.draft}"))
+    assert "văn thư từ chối phát hành" in page.lower()
+
+
+def test_pages_lists_and_files(web, two_worlds):
+    a, _b = two_worlds
+    login(web, a, "leader")
+    page = text(web.get("/van-ban/den?tab=dang_xu_ly"))
+    assert "Đang xử lý (1)" in page and f'data-doc="{a.incoming}"' in page
+    assert f'data-doc="{a.incoming}"' not in text(web.get("/van-ban/den?tab=cho_xu_ly"))
+    assert f'data-doc="{a.incoming}"' in text(web.get("/van-ban/den?q=125/SNV"))
+    assert f'data-doc="{a.incoming}"' not in text(web.get("/van-ban/den?q=không có gì"))
+    assert f'data-doc="{a.draft}"' in text(web.get("/van-ban/di?box=cho_ky"))
+    assert "Theo dõi tình hình xử lý văn bản" in text(web.get("/van-ban/theo-doi"))
+    assert "20/03/2025" in text(web.get("/van-ban/theo-doi"))
+    resp = web.get(f"/van-ban/den/{a.incoming}/pdf")
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF-")
+    disp = resp.headers["Content-Disposition"]
+    assert disp.startswith("inline;") and "filename*=UTF-8''V%C4%83n%20b%E1%BA%A3n%20%C4%91%E1%BA%BFn" in disp
+    assert web.get(f"/van-ban/den/{a.incoming}/pdf?tai=1").headers["Content-Disposition"].startswith("attachment;")
+    resp = web.get(f"/van-ban/di/{a.draft}/pdf?tai=1")
+    assert resp.status_code == 200 and "D%E1%BB%B1%20th%E1%BA%A3o" in resp.headers["Content-Disposition"]
+    import shutil
+    if shutil.which("pdftoppm"):
+        resp = web.get(f"/van-ban/di/{a.draft}/xem-truoc.png")
+        assert resp.status_code == 200 and resp.data.startswith(b"\x89PNG")
+        assert "img class=\"df-preview\"" in text(web.get(f"/van-ban/di/{a.draft}"))
+    # pagination
+    web.app.config["DOCFLOW_PAGE_SIZE"] = 1
+    an_incoming(a, "V/v thứ hai")
+    page = text(web.get("/van-ban/den"))
+    assert "Trang 1/2" in page and "Trang sau" in page
+    assert "Trang 2/2" in text(web.get("/van-ban/den?page=2"))
+
+
+def test_an_account_outside_the_document_software_is_told_why(web, two_worlds):
+    from mailserver import api as mail_api
+    from tests.factories import PASSWORD
+
+    a, _b = two_worlds
+    mail_api.add_account(web.rt.dispatcher, web.rt.secret, a.sandbox_id, "khach@cantho.gov.vn", PASSWORD, "Khách")
+    page = text(web.get("/login"))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    web.client.post("/login", data={"csrf_token": token, "login": "ts001/khach@cantho.gov.vn", "password": PASSWORD})
+    resp = web.get("/van-ban/den")
+    assert resp.status_code == 403 and "không có trong phần mềm quản lý văn bản" in text(resp)
