@@ -82,7 +82,8 @@ def _cache_dir() -> Path:
 @lru_cache(maxsize=None)
 def font_path(style: str = "regular") -> str:
     """Path of a slim TTF for ``style``: the system font cut down to the Vietnamese/Latin
-    repertoire (mark positioning kept, no kerning) and rescaled to 1000 units per em when
+    repertoire (no layout tables: NFC Vietnamese is all precomposed letters, so no mark
+    positioning or kerning is needed) and rescaled to 1000 units per em when
     needed.
 
     Why slim: pyHanko subsets the font for every signature appearance, and fontTools
@@ -98,14 +99,15 @@ def font_path(style: str = "regular") -> str:
     from fontTools.ttLib import TTFont
 
     st = os.stat(path)
-    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{fontTools.version}|2"
+    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|{fontTools.version}|3"
                          .encode()).hexdigest()[:16]
     out = _cache_dir() / f"{Path(path).stem}-vi-{key}.ttf"
     if out.is_file():
         return str(out)
     tt = TTFont(path)
     opts = subset.Options()
-    opts.layout_features = ["ccmp", "locl", "mark", "mkmk"]  # no kerning: fast subsetting
+    opts.layout_features = []          # no GSUB/GPOS work when pyHanko subsets per signature
+    opts.drop_tables += ["GSUB", "GPOS", "GDEF", "kern"]
     opts.name_IDs = ["*"]
     opts.name_languages = ["*"]
     opts.notdef_outline = True
