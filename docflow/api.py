@@ -778,22 +778,27 @@ def incoming_list(runtime, sandbox_id: int, viewer: str, *, tab: str | None = No
         mine_cond = Assignment.person_id == me.id
         if me.unit_id is not None:
             mine_cond = or_(mine_cond, Assignment.unit_id == me.unit_id)
-        asg = sq.all(Assignment, mine_cond, order_by=Assignment.id)
-        best: dict[int, Assignment] = {}
-        for a in asg:  # one row per document: the viewer's most demanding assignment
-            cur = best.get(a.incoming_id)
-            if cur is None or (a.person_id == me.id and cur.person_id != me.id):
-                best[a.incoming_id] = a
-        docs = {d.id: d for d in sq.all(IncomingDoc, IncomingDoc.id.in_(list(best)), *where)} if best else {}
-        rows = [(d, best[d.id]) for d in docs.values()]
-        tab_counts = {t: sum(1 for _d, a in rows if a.status in sts) for t, sts in _IN_TAB_ASG.items()}
+        found = sq.rows([Assignment.id, Assignment.incoming_id, Assignment.person_id, Assignment.status,
+                         Assignment.assigned_at], [Assignment, IncomingDoc], mine_cond, *where,
+                        join=(IncomingDoc, IncomingDoc.id == Assignment.incoming_id))
+        best: dict[int, Any] = {}
+        for r in sorted(found, key=lambda r: r.id):  # one row per document: a personal assignment first
+            cur = best.get(r.incoming_id)
+            if cur is None or (r.person_id == me.id and cur.person_id != me.id):
+                best[r.incoming_id] = r
+        rows = list(best.values())
+        tab_counts = {t: sum(1 for a in rows if a.status in sts) for t, sts in _IN_TAB_ASG.items()}
         tab_counts["all"] = len(rows)
         if tab in _IN_TAB_ASG:
-            rows = [(d, a) for d, a in rows if a.status in _IN_TAB_ASG[tab]]
-        rows.sort(key=lambda r: (as_utc(r[1].assigned_at), r[0].id), reverse=True)
+            rows = [a for a in rows if a.status in _IN_TAB_ASG[tab]]
+        rows.sort(key=lambda a: (as_utc(a.assigned_at), a.incoming_id), reverse=True)
         total = len(rows)
         rows = rows[(page - 1) * per_page: page * per_page]
-        return ListPage([_incoming_row(d, now, a) for d, a in rows], total, page, per_page, tab_counts)
+        ids = [a.id for a in rows]
+        asg = {a.id: a for a in sq.all(Assignment, Assignment.id.in_(ids))} if ids else {}
+        docs = {d.id: d for d in sq.all(IncomingDoc, IncomingDoc.id.in_([a.incoming_id for a in rows]))} if ids else {}
+        return ListPage([_incoming_row(docs[a.incoming_id], now, asg[a.id]) for a in rows], total, page, per_page,
+                        tab_counts)
 
 
 #: Boxes of the outgoing list.
