@@ -1,0 +1,42 @@
+"""The faster hex-string reader gives exactly what pyHanko's own gives (value, type, where
+the stream stops, and errors)."""
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from pyhanko.pdf_utils.misc import PdfStreamError
+
+from signing import _pyhanko_speedups as speedups
+
+
+def _run(fn, data: bytes):
+    stream = io.BytesIO(data)
+    try:
+        value = fn(stream)
+    except PdfStreamError:
+        return "error"
+    return repr(value), type(value).__name__, stream.tell()
+
+
+def test_same_results_as_pyhanko_on_random_inputs():
+    rnd = random.Random(20261122)
+    for _ in range(3000):
+        body = bytes(rnd.choice(b"0123456789abcdefABCDEF \n\r\t") for _ in range(rnd.randint(0, 80)))
+        if rnd.random() < 0.1:
+            body += bytes([rnd.choice(b"xyz<(")])
+        data = b"<" + body + (b">" if rnd.random() < 0.95 else b"") + b" /Next 1"
+        assert _run(speedups.ORIGINAL, data) == _run(speedups.read_hex_string, data), data
+
+
+@pytest.mark.parametrize("data", [b"<>", b"<4>", b"<FEFF00410042>", b"<" + b"ab" * 20000 + b">"])
+def test_known_values(data):
+    assert _run(speedups.ORIGINAL, data) == _run(speedups.read_hex_string, data)
+
+
+def test_installed_for_every_reader():
+    from pyhanko.pdf_utils import generic
+
+    import signing  # noqa: F401  (installs on import)
+    assert generic.read_hex_string_from_stream is speedups.read_hex_string
