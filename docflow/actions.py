@@ -247,27 +247,42 @@ def _target(ctx: ActionContext, org: Organisation, row: dict) -> tuple[int | Non
 @action("docflow.direct")
 def direct(ctx: ActionContext, *, incoming_id: int, directive: str, assignments: list) -> dict:
     """Bút phê + chuyển xử lý in one step: the directive and the forwarding rows
-    (exactly one xử lý chính overall, deadlines not in the past)."""
+    (exactly one xử lý chính overall, deadlines not in the past).
+
+    An organisation leader forwards to units and people of the organisation. A unit leader
+    whose unit was given the document passes it on to people of the unit (second level of
+    the phiếu giải quyết): the same rules hold within that level."""
     doc = _get(ctx, IncomingDoc, incoming_id, "văn bản đến")
     org = _get(ctx, Organisation, doc.org_id, "cơ quan")
     me = _actor(ctx)
     if me.org_id != org.id or me.role != "lanh_dao":
         raise DocflowForbidden("Chỉ lãnh đạo cơ quan, đơn vị mới được bút phê và chuyển xử lý văn bản đến.",
                                f"{ctx.actor} is not a leader of org {org.id}")
+    existing = list(ctx.session.scalars(select(Assignment).where(Assignment.incoming_id == doc.id)))
+    parent = None
+    if me.leads == "unit":
+        parent = next((a for a in existing if a.parent_id is None and a.unit_id is not None
+                       and a.unit_id == me.unit_id), None)
+        if parent is None:
+            raise DocflowForbidden("Văn bản chưa được giao cho đơn vị của bạn; chỉ lãnh đạo cơ quan được "
+                                   "chuyển xử lý văn bản này.", f"unit {me.unit_id} has no assignment")
     directive = nfc(directive)
-    if not directive and not doc.directive:
+    if not directive and not doc.directive and parent is None:
         raise DocflowError("Hãy nhập ý kiến chỉ đạo (bút phê) trước khi chuyển xử lý.", "empty directive")
     if not assignments:
         raise DocflowError("Hãy chọn ít nhất một đơn vị hoặc cá nhân nhận văn bản.", "no assignments")
     today = rules.vn_today(ctx.now)
-    existing = list(ctx.session.scalars(select(Assignment).where(Assignment.incoming_id == doc.id)))
-    seen = {(a.unit_id, a.person_id) for a in existing}
+    level = [a for a in existing if a.parent_id == (parent.id if parent else None)]
+    seen = {(a.unit_id, a.person_id) for a in level}
     rows = []
     for row in assignments:
         role = row.get("role")
         if role not in rules.ASSIGNMENT_ROLES:
             raise DocflowError("Vai trò xử lý phải là Xử lý chính, Phối hợp hoặc Nhận để biết.", f"bad role {role!r}")
         unit_id, person_id, label = _target(ctx, org, row)
+        if parent is not None and (person_id is None or _get(ctx, Person, person_id, "cá nhân").unit_id != me.unit_id):
+            raise DocflowError(f"«{label}» không thuộc đơn vị của bạn; lãnh đạo đơn vị chỉ giao cho cán bộ "
+                               "trong đơn vị.", f"target outside unit {me.unit_id}")
         if (unit_id, person_id) in seen:
             raise DocflowError(f"«{label}» được chọn hai lần; mỗi đơn vị, cá nhân chỉ nhận một vai trò.",
                                f"duplicate target {unit_id}/{person_id}")
@@ -282,31 +297,37 @@ def direct(ctx: ActionContext, *, incoming_id: int, directive: str, assignments:
                                f"deadline {deadline} before {today}")
         rows.append((unit_id, person_id, role, deadline, label))
     new_xlc = [r for r in rows if r[2] == "xlc"]
-    old_xlc = [a for a in existing if a.role == "xlc"]
+    old_xlc = [a for a in level if a.role == "xlc"]
     if len(new_xlc) + len(old_xlc) > 1:
         raise DocflowError("Mỗi văn bản chỉ có một đơn vị hoặc cá nhân xử lý chính; các nơi khác chọn "
                            "Phối hợp hoặc Nhận để biết.", "second xlc")
     if not new_xlc and not old_xlc:
         raise DocflowError("Hãy chọn đúng một đơn vị hoặc cá nhân xử lý chính.", "no xlc")
-    if directive:
+    if directive and parent is None:
         doc.directive, doc.directive_by, doc.directive_at = directive, ctx.actor, ctx.now
     ids = []
     for unit_id, person_id, role, deadline, label in rows:
-        a = Assignment(sandbox_id=ctx.sandbox.id, incoming_id=doc.id, unit_id=unit_id, person_id=person_id,
-                       role=role, deadline=deadline, status="unread", notes=[], assigned_by=ctx.actor,
-                       assigned_at=ctx.now)
+        a = Assignment(sandbox_id=ctx.sandbox.id, incoming_id=doc.id, parent_id=parent.id if parent else None,
+                       unit_id=unit_id, person_id=person_id, role=role, deadline=deadline, status="unread",
+                       notes=[], assigned_by=ctx.actor, assigned_at=ctx.now)
         ctx.session.add(a)
         ctx.session.flush()
         ids.append(a.id)
-        if role == "xlc" and deadline is not None:
+        if role == "xlc" and deadline is not None and parent is None:
             doc.due_date = deadline
     if doc.status == "registered":
         doc.status = "assigned"
+    if parent is not None and parent.status in ("unread", "read"):
+        parent.status = "processing"
+        parent.read_at = parent.read_at or ctx.now
     listing = "; ".join(f"{label} ({rules.ASSIGNMENT_ROLES[role]}"
                         + (f", hạn {deadline:%d/%m/%Y})" if deadline else ")")
                         for _u, _p, role, deadline, label in rows)
-    _event(ctx, "in", doc.id, f"Bút phê: «{directive or doc.directive}». Chuyển xử lý: {listing}", doc.status,
-           assignments=ids)
+    if parent is None:
+        what = f"Bút phê: «{directive or doc.directive}». Chuyển xử lý: {listing}"
+    else:
+        what = f"{me.full_name} giao trong đơn vị" + (f" («{directive}»)" if directive else "") + f": {listing}"
+    _event(ctx, "in", doc.id, what, doc.status, assignments=ids, parent_id=parent.id if parent else None)
     return {"assignment_ids": ids, "status": doc.status}
 
 
@@ -342,7 +363,7 @@ def progress(ctx: ActionContext, *, assignment_id: int, status: str, note: str =
         a.notes = [*a.notes, {"at": ctx.now.isoformat(), "by": ctx.actor, "status": status, "text": note}]
     doc = _get(ctx, IncomingDoc, a.incoming_id, "văn bản đến")
     all_rows = list(ctx.session.scalars(select(Assignment).where(Assignment.incoming_id == doc.id)))
-    if any(r.role == "xlc" and r.status == "completed" for r in all_rows):
+    if any(r.role == "xlc" and r.parent_id is None and r.status == "completed" for r in all_rows):
         doc.status = "done"
     elif any(r.status in ("processing", "completed") for r in all_rows) and doc.status in ("registered", "assigned"):
         doc.status = "in_progress"

@@ -502,6 +502,7 @@ class OrgTree:
 class AssignmentInfo:
     id: int
     incoming_id: int
+    parent_id: int | None              # the unit assignment it was passed on from (second level)
     target_kind: str                   # unit | person
     target_id: int
     target_label: str
@@ -708,7 +709,7 @@ def _target_label(q: Scoped, a: Assignment) -> tuple[str, int, str]:
 
 def _assignment_info(q: Scoped, a: Assignment, now: datetime) -> AssignmentInfo:
     kind, tid, label = _target_label(q, a)
-    return AssignmentInfo(a.id, a.incoming_id, kind, tid, label, a.role, rules.ASSIGNMENT_ROLES[a.role], a.deadline,
+    return AssignmentInfo(a.id, a.incoming_id, a.parent_id, kind, tid, label, a.role, rules.ASSIGNMENT_ROLES[a.role], a.deadline,
                           a.status, rules.ASSIGNMENT_STATUS[a.status], _overdue(a.deadline, a.status, now),
                           list(a.notes or []), a.assigned_by, as_utc(a.assigned_at),
                           as_utc(a.read_at) if a.read_at else None,

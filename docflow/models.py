@@ -131,13 +131,16 @@ class IncomingDoc(Base):
 
 
 class Assignment(Base):
-    """A forwarding row (phiếu giải quyết): to a unit or a person, role xlc | ph | db."""
+    """A forwarding row (phiếu giải quyết): to a unit or a person, role xlc | ph | db.
+    ``parent_id``: the unit assignment a unit leader passed on to one of the unit's people
+    (the second level of the phiếu giải quyết); None at the organisation level."""
 
     __tablename__ = "docflow_assignments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sandbox_id: Mapped[int] = _sandbox_fk()
     incoming_id: Mapped[int] = mapped_column(ForeignKey("docflow_incoming.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     unit_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     role: Mapped[str] = mapped_column(String(3))

@@ -123,3 +123,31 @@ def test_clerk_registers_and_others_may_not(dw):
                                  {"role": "xlc", "deadline": "2025-03-20"}])
 def test_bad_rows_are_refused(dw, bad):
     refused(dw, forward, dw, an_incoming(dw), [bad])
+
+
+def test_unit_leader_passes_the_unit_assignment_on(dw):
+    """Second level of the phiếu giải quyết: the head of VX gives the document to a VX
+    specialist; the one-xử-lý-chính rule holds within his level; outsiders are refused."""
+    rt, sb = dw.rt, dw.sandbox_id
+    doc = an_incoming(dw)
+    refused(dw, api.direct, rt, sb, dw.a("head"), doc, "Giao",
+            [{"person_id": dw.person_ids["specialist"], "role": "xlc", "deadline": "2025-03-19"}],
+            exc=Forbidden, contains="chưa được giao cho đơn vị")
+    unit_row = forward(dw, doc)["assignment_ids"][0]
+    refused(dw, api.direct, rt, sb, dw.a("head"), doc, "",
+            [{"person_id": dw.person_ids["staff_vp"], "role": "xlc", "deadline": "2025-03-19"}],
+            contains="không thuộc đơn vị của bạn")
+    res = api.direct(rt, sb, dw.a("head"), doc, "Đồng chí Hoa dự thảo báo cáo.",
+                     [{"person_id": dw.person_ids["specialist"], "role": "xlc", "deadline": "2025-03-19"}])
+    refused(dw, api.direct, rt, sb, dw.a("head"), doc, "",
+            [{"person_id": dw.person_ids["head"], "role": "xlc", "deadline": "2025-03-19"}], contains="chỉ có một")
+    rows = {a.id: a for a in api.assignments_of(rt, sb, doc)}
+    sub = rows[res["assignment_ids"][0]]
+    assert sub.parent_id == unit_row and sub.role == "xlc" and sub.assigned_by == dw.a("head")
+    assert rows[unit_row].status == "processing"
+    d = api.incoming_doc(rt, sb, dw.a("specialist"), doc)
+    assert d.directive.startswith("Giao Phòng") and d.my_role == "xlc" and sub.id in d.my_assignments
+    api.progress(rt, sb, dw.a("specialist"), sub.id, "completed", "Đã dự thảo.")
+    assert api.incoming_doc(rt, sb, None, doc).status == "in_progress"
+    api.progress(rt, sb, dw.a("head"), unit_row, "completed", "Đã báo cáo lãnh đạo.")
+    assert api.incoming_doc(rt, sb, None, doc).status == "done"
