@@ -143,11 +143,16 @@ STATUS_VI = {"valid": "HỢP LỆ: đủ chữ ký, không có gì bị sửa sa
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--trust", "trust", type=click.Path(dir_okay=False), default=None,
               help="Root certificate (PEM or DER) to trust, e.g. root.pem of `sandbox sign example`.")
+@click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
+              help="Data folder of the installation (trust its test root and CRL; find --sandbox there).")
 @click.option("--sandbox", "sandbox_name", default=None, help="Name signers after the tokens of this sandbox.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report (fields in README).")
 @click.pass_obj
-def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
-    """Check every signature of a PDF. Exit 0 valid, 1 incomplete or invalid, 2 unusable input."""
+def verify(obj: _Ctx, file, trust, data_dir, sandbox_name, as_json):
+    """Check every signature of a PDF. Exit 0 valid, 1 incomplete or invalid, 2 unusable input.
+
+    With --data-dir or --sandbox (and no --trust), the installation's test root and its
+    revocation list are trusted."""
     import json
     from pathlib import Path
 
@@ -161,18 +166,25 @@ def verify(obj: _Ctx, file, trust, sandbox_name, as_json):
         sys.exit(2)
     make_context = _trust_context(trust) if trust else None
     people = {}
-    if sandbox_name:
-        from signing.tokens import holders_by_fingerprint
+    if data_dir or sandbox_name:
+        from signing.api import people_of, pki_for
 
         from .sandboxes import find_sandbox
+        if data_dir:
+            obj = _Ctx(data_dir, None)
         rt = obj.runtime()
-        with rt.db.read() as s:
-            sb = find_sandbox(s, sandbox_name)
-            if sb is None:
-                click.echo(f"Lỗi: không có sandbox {sandbox_name}.", err=True)
-                sys.exit(2)
-            people = holders_by_fingerprint(s, sb.id)
-        rt.close()
+        try:
+            if make_context is None:
+                make_context = pki_for(rt).validation_context
+            if sandbox_name:
+                with rt.db.read() as s:
+                    sb = find_sandbox(s, sandbox_name)
+                    if sb is None:
+                        click.echo(f"Lỗi: không có sandbox {sandbox_name}.", err=True)
+                        sys.exit(2)
+                    people = people_of(s, sb.id)
+        finally:
+            rt.close()
     try:
         report = verify_pdf(data, validation_context=make_context, people=people)
     except SigningError as e:
