@@ -9,6 +9,7 @@ sandbox's token registry is the identity reference either way).
 """
 from __future__ import annotations
 
+import copy
 import io
 import logging
 from functools import lru_cache
@@ -74,9 +75,21 @@ def trust_of(services: dict):
     return pki.validation_context if pki is not None else None
 
 
+_TSA: dict[int, Any] = {}
+
+
 def timestamper_of(services: dict, when):
+    """The PKI's in-process TSA answering with the in-world time ``when`` (the base
+    time-stamper is built once per PKI: its certificate conversions cost ~30 ms)."""
     pki = pki_of(services)
-    return pki.timestamper(fixed_dt=sdoc.to_vn_time(when)) if pki is not None else None
+    if pki is None:
+        return None
+    base = _TSA.get(id(pki))
+    if base is None or base[0] is not pki:
+        base = _TSA[id(pki)] = (pki, pki.timestamper())
+    tsa = copy.copy(base[1])
+    tsa.fixed_dt = sdoc.to_vn_time(when)
+    return tsa
 
 
 def chain_of(services: dict) -> tuple:
