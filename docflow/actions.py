@@ -808,15 +808,21 @@ def _issue(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str) 
         else:
             emails.append(r)
     if emails:
-        from mailserver.api import send_in_action
+        from mailserver.api import MailError, send_in_action
 
-        if not org.email:
-            raise DocflowError("Cơ quan chưa có hộp thư điện tử để gửi văn bản.", f"org {org.id} has no email")
-        raw = _mail_for(ctx, doc, org, [r["address"] for r in emails])
-        res = send_in_action(ctx, org.email, raw, [r["address"] for r in emails], via="docflow")
+        addresses = [r["address"] for r in emails]
+        try:
+            if not org.email:
+                raise MailError("Cơ quan chưa có hộp thư điện tử để gửi văn bản.", f"org {org.id} has no email")
+            # mail.submit refuses before it stores anything, so a refusal leaves no half-sent mail
+            res = send_in_action(ctx, org.email, _mail_for(ctx, doc, org, addresses), addresses, via="docflow")
+        except MailError as exc:
+            res = {"bounced": addresses, "error": exc.message_vi}
+            _event(ctx, "out", doc.id, f"Không gửi được thư điện tử: {exc.message_vi}", "issued", actor=clerk)
         for r in emails:
             status = "bounced" if r["address"] in res.get("bounced", []) else "delivered"
-            deliveries.append({**r, "status": status, "message_id": res.get("message_id")})
+            deliveries.append({**r, "status": status, "message_id": res.get("message_id"),
+                               **({"error": res["error"]} if "error" in res else {})})
     doc.deliveries = deliveries
     doc.status, doc.updated_at = "sent", ctx.now
     listing = "; ".join(f"{d['label']} ({'đã gửi' if d['status'] == 'delivered' else 'không gửi được'})"

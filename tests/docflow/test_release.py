@@ -97,3 +97,16 @@ def test_release_by_a_candidate_clerk(dw_person_clerk, tmp_path):
     api.org_sign(w.rt, w.sandbox_id, w.a("clerk"), doc, w.tokens["org"], CLERK_PIN)
     api.issue(w.rt, w.sandbox_id, w.a("clerk"), doc)
     _check_issued(w, doc, tmp_path)
+
+
+def test_unreachable_mail_recipient_is_reported_not_blocking(dw):
+    doc = a_draft(dw, recipients=[{"kind": "email", "address": "ai.do@gmail.com"},
+                                  {"kind": "email", "address": "khongco@ninhkieu.cantho.gov.vn"},
+                                  {"kind": "unit", "id": dw.units["VP"]}])
+    api.sign_as_leader(dw.rt, dw.sandbox_id, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
+    assert api.forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)["released"]
+    d = api.outgoing_doc(dw.rt, dw.sandbox_id, None, doc)
+    assert [(x["kind"], x["status"]) for x in d.deliveries] == [("unit", "delivered"), ("email", "bounced"),
+                                                                ("email", "bounced")]
+    assert "ngoài hệ thống" in d.deliveries[1]["error"]
+    assert any("Không gửi được thư điện tử" in e.what for e in d.history)
