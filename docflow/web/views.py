@@ -75,6 +75,19 @@ def docflow_nav() -> dict:
             "out": api.outgoing_list(rt, sid, me, per_page=1).counts}
 
 
+@bp.app_template_global("df_name")
+def df_name(address: str | None) -> str:
+    """A person's full name for an address of the viewer's organisation (else the address)."""
+    names = g.get("_df_names")
+    if names is None:
+        names = {}
+        if g.get("df_person") is not None:
+            tree = api.org_tree(_rt(), _sid(), g.df_person.org_id)
+            names = {p.address: p.full_name for p in tree.leaders + [x for u in tree.units for x in u.people]}
+        g._df_names = names
+    return names.get(address or "", address or "")
+
+
 @bp.context_processor
 def inject():
     return {"rules": rules, "person": g.get("df_person")}
