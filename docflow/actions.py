@@ -709,17 +709,31 @@ def _npc_org_sign(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk
     from . import sigcheck
 
     pin = ctx.blobs.get(org.npc_pin_blob).decode()
+    bundle = sigcheck.npc_org_bundle(ctx, org, clerk.address, pin)
     number_text, date_text = org_signature_inputs(doc, org)
-    pdf, sig = sigcheck.org_sign(ctx, org, clerk.address, pin, ctx.blobs.get(doc.pdf_blob), doc.layout,
-                                 number_text, date_text)
+    pdf, sig = sigcheck.org_sign(ctx, org, bundle, ctx.blobs.get(doc.pdf_blob), doc.layout, number_text, date_text)
     _record_org_signature(ctx, doc, ctx.blobs.put(pdf), sig, clerk.address)
+    atts, failed = sigcheck.sign_attachments(ctx.blobs, ctx.services, bundle, doc.attachments, doc.symbol, ctx.now)
+    _record_attachments(ctx, doc, atts, failed, clerk.address)
+
+
+def _record_attachments(ctx: ActionContext, doc: OutgoingDoc, atts: list[dict], failed: list[str],
+                        clerk: str) -> None:
+    signed = [a["name"] for a, old in zip(atts, doc.attachments) if a.get("signed") and not old.get("signed")]
+    doc.attachments = atts
+    if signed:
+        _event(ctx, "out", doc.id, "Ký số của cơ quan trên tệp đính kèm: " + "; ".join(signed), doc.status,
+               actor=clerk)
+    if failed:
+        _event(ctx, "out", doc.id, "Không ký số được tệp đính kèm: " + "; ".join(failed), doc.status, actor=clerk)
 
 
 @action("docflow.org_signed")
-def org_signed(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str) -> dict:
+def org_signed(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, attachments: list | None = None) -> dict:
     """Record the organisation signature a (candidate) clerk made outside with the org token:
     the PDF must extend the numbered draft, keep a valid leader signature by the designated
-    signer's own certificate, and add an organisation-certificate signature."""
+    signer's own certificate, and add an organisation-certificate signature. ``attachments``:
+    ``[{"index": i, "blob": signed PDF}]`` for separate PDF attachments she signed too."""
     from signing.document import ORG_FIELD
 
     doc, org = _outgoing(ctx, outgoing_id)
@@ -734,7 +748,20 @@ def org_signed(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str) -> dict:
     last = sigs[-1]
     if len(sigs) != 2 or last["field"] != ORG_FIELD or last["kind"] != "organisation":
         raise DocflowError("Chữ ký thứ hai phải là chữ ký số của cơ quan tại ô đóng dấu.", f"signatures {sigs}")
+    atts = [dict(a) for a in doc.attachments]
+    for row in attachments or []:
+        i = int(row["index"])
+        if not 0 <= i < len(atts):
+            raise DocflowError("Tệp đính kèm không có trong văn bản.", f"attachment {i}")
+        _check_blob(ctx, row["blob"], "đính kèm đã ký")
+        signed = _derived_from(ctx, row["blob"], atts[i]["blob"])
+        found = _embedded(signed)
+        if not found or found[-1]["kind"] != "organisation":
+            raise DocflowError(f"Tệp đính kèm «{atts[i]['name']}» chưa có chữ ký số của cơ quan.", "attachment")
+        atts[i] = {**atts[i], "blob": row["blob"], "size": len(signed), "original_blob": atts[i]["blob"],
+                   "signed": True}
     _record_org_signature(ctx, doc, pdf_blob, last, clerk.address)
+    _record_attachments(ctx, doc, atts, [], clerk.address)
     return {"status": doc.status}
 
 

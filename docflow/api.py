@@ -410,7 +410,9 @@ def leader_check(runtime, sandbox_id: int, outgoing_id: int) -> str | None:
 
 def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: int, pin: str) -> dict:
     """Đóng dấu (clerk played by a person): fill number and date, add the organisation
-    signature with the organisation token and PIN, record it (``docflow.org_signed``)."""
+    signature with the organisation token and PIN, sign each separate PDF attachment with the
+    same certificate (Decree 30: top right of page 1, number/symbol + time), record it all
+    (``docflow.org_signed``)."""
     from signing.api import CertBundle, open_token, release
 
     from .actions import org_signature_inputs
@@ -437,8 +439,12 @@ def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: i
     pdf = release(runtime.blobs.get(doc.pdf_blob), layout_from_json(doc.layout), bundle,
                   sigcheck.seal_image(org.name), number_text, date_text,
                        timestamper=sigcheck.timestamper_of(services, when), when=when)
+    atts, _failed = sigcheck.sign_attachments(runtime.blobs, services, bundle, doc.attachments, doc.symbol, when)
+    signed = [{"index": i, "blob": a["blob"]} for i, (a, old) in enumerate(zip(atts, doc.attachments))
+              if a.get("signed") and not old.get("signed")]
     return _d(runtime, sandbox_id, actor, "docflow.org_signed", dict(outgoing_id=outgoing_id,
-                                                                     pdf_blob=runtime.blobs.put(pdf)))
+                                                                     pdf_blob=runtime.blobs.put(pdf),
+                                                                     attachments=signed))
 
 
 def issue(runtime, sandbox_id: int, actor: str, outgoing_id: int) -> dict:

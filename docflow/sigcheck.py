@@ -146,22 +146,51 @@ def cert_record(cert, field: str) -> dict:
             "kind": classify(cert)}
 
 
-def org_sign(ctx, org, holder: str, pin: str, pdf: bytes, layout_json: dict, number_text: str,
-             date_text: str) -> tuple[bytes, dict]:
-    """The automatic clerk's fill + organisation signature with the organisation token:
-    the released PDF and the signature's record (field and certificate)."""
+def npc_org_bundle(ctx, org, holder: str, pin: str) -> CertBundle:
+    """The organisation certificate and key from the token the automatic clerk holds."""
     from signing.api import tokens_of
-
-    from .render import layout_from_json
 
     tok = next((t for t in tokens_of(ctx.session, ctx.sandbox.id, holder) if t.id == org.org_token_id), None)
     if tok is None or tok.locked:
         raise DocflowError("Văn thư không dùng được thiết bị ký số của cơ quan.", f"org token {org.org_token_id}")
-    bundle = org_bundle_from_token(tok, pin, chain_of(ctx.services))
+    return org_bundle_from_token(tok, pin, chain_of(ctx.services))
+
+
+def org_sign(ctx, org, bundle: CertBundle, pdf: bytes, layout_json: dict, number_text: str,
+             date_text: str) -> tuple[bytes, dict]:
+    """The automatic clerk's fill + organisation signature: the released PDF and the
+    signature's record (field and certificate)."""
+    from .render import layout_from_json
+
     out = sdoc.release(pdf, layout_from_json(layout_json), bundle, seal_image(org.name), number_text,
                        date_text, timestamper=timestamper_of(ctx.services, ctx.now), when=ctx.now)
     return out, cert_record(bundle.cert, sdoc.ORG_FIELD)
 
 
+def sign_attachments(blobs, services, bundle: CertBundle, attachments: list[dict], symbol: str,
+                     when) -> tuple[list[dict], list[str]]:
+    """The organisation signature on every separate PDF attachment (Decree 30 Phụ lục I
+    II.8.b: top right of page 1, no image, number/symbol + ISO time). Returns the new
+    attachment list (``blob`` = the signed file, ``original_blob`` kept, ``signed``) and the
+    names that could not be signed (with the reason)."""
+    from signing.api import sign_attachment
+
+    out, failed = [], []
+    for a in attachments:
+        if a.get("signed") or a.get("content_type") != "application/pdf":
+            out.append(a)
+            continue
+        try:
+            signed = sign_attachment(blobs.get(a["blob"]), bundle, symbol,
+                                     timestamper=timestamper_of(services, when), when=when)
+        except Exception as exc:  # SigningError (a broken or encrypted PDF): keep it unsigned
+            failed.append(f"{a['name']} ({getattr(exc, 'message_vi', type(exc).__name__)})")
+            out.append(a)
+            continue
+        out.append({**a, "blob": blobs.put(signed), "size": len(signed), "original_blob": a["blob"], "signed": True})
+    return out, failed
+
+
 __all__ = ["embedded", "leader_problem", "org_sign", "pki_of", "trust_of", "timestamper_of", "chain_of",
-           "fingerprint", "PKI_SERVICE", "ensure_pki", "own_fingerprints", "seal_image", "cert_record"]
+           "fingerprint", "PKI_SERVICE", "ensure_pki", "own_fingerprints", "seal_image", "cert_record", "npc_org_bundle",
+           "sign_attachments"]

@@ -110,3 +110,36 @@ def test_unreachable_mail_recipient_is_reported_not_blocking(dw):
                                                                 ("email", "bounced")]
     assert "ngoài hệ thống" in d.deliveries[1]["error"]
     assert any("Không gửi được thư điện tử" in e.what for e in d.history)
+
+
+@pytest.mark.parametrize("mode", ["npc", "person"])
+def test_separate_pdf_attachments_get_the_organisation_signature(runtime, clock, mode):
+    from docflow.api import Upload
+    from sandbox.demo import minimal_pdf
+    from signing.api import ATTACHMENT_FIELD
+
+    from .factories import make_docworld
+
+    w = make_docworld(runtime, clerk_mode=mode)
+    rt, sb = w.rt, w.sandbox_id
+    original = minimal_pdf("Phu luc")
+    doc = a_draft(w, attachments=[Upload("Phụ lục kinh phí.pdf", original), Upload("Ghi chú.txt", b"ghi chu")])
+    api.sign_as_leader(rt, sb, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
+    api.forward_to_clerk(rt, sb, w.a("leader"), doc)
+    if mode == "person":
+        api.number(rt, sb, w.a("clerk"), doc)
+        api.org_sign(rt, sb, w.a("clerk"), doc, w.tokens["org"], CLERK_PIN)
+        api.issue(rt, sb, w.a("clerk"), doc)
+    d = api.outgoing_doc(rt, sb, None, doc)
+    assert d.status == "sent"
+    pdf_att, txt_att = d.attachments
+    assert pdf_att["signed"] and not txt_att.get("signed") and rt.blobs.get(pdf_att["original_blob"]) == original
+    _meta, data = api.attachment_of(rt, sb, w.a("leader"), "out", doc, 0)
+    report = verify_pdf(data, validation_context=pki_for(rt).validation_context)
+    assert [(s.field, s.kind) for s in report.signatures] == [(ATTACHMENT_FIELD, "organisation")]
+    assert report.signatures[0].ok
+    assert any("tệp đính kèm: Phụ lục kinh phí.pdf" in e.what for e in d.history)
+    # the other organisation receives the signed attachment
+    other = api.incoming_list(rt, sb, OTHER_CLERK).items[0]
+    got = api.incoming_doc(rt, sb, OTHER_CLERK, other.id).attachments
+    assert got[0]["blob"] == pdf_att["blob"]
