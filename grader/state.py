@@ -55,6 +55,18 @@ class SandboxState:
                     self._cache["sent"] = view.sent(self.blobs)
         return self._cache["sent"]
 
+    def opens(self) -> list:
+        """Links the candidate clicked and attachments they downloaded in the webmail."""
+        if "opens" not in self._cache:
+            with self.db.read() as s:
+                acc = mail_api.account_by_address(s, self.sandbox_id, self.candidate_address)
+            if acc is None:
+                self._cache["opens"] = []
+            else:
+                with mail_api.open_view(self.db, acc) as view:
+                    self._cache["opens"] = [(o.message_id, o.kind, o.target, o.at) for o in view.opens()]
+        return self._cache["opens"]
+
     def seed_mail(self, seed_id: str) -> dict:
         try:
             return self.anchors["mail"][seed_id]

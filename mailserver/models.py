@@ -106,3 +106,19 @@ class Submission(Base):
     via: Mapped[str] = mapped_column(String(20))
     mail_from: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list] = mapped_column(JSON)  # [{"address", "status": delivered|bounced, "account_id"}]
+
+
+class MailOpen(Base):
+    """A link clicked or an attachment downloaded in the webmail: the evidence for the
+    information-security tasks (a phishing mail's link or attachment must not be opened)."""
+
+    __tablename__ = "mail_opens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sandbox_id: Mapped[int] = mapped_column(ForeignKey("sandboxes.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("mail_accounts.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))       # link | attachment
+    target: Mapped[str] = mapped_column(Text)           # the URL, or the attachment's file name
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

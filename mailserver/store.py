@@ -20,7 +20,7 @@ from sandbox.errors import NotFound
 from . import mime
 from .addresses import domain_of, normalize_address
 from .errors import MailError
-from .models import MailAccount, Mailbox, MailDomain, MailItem, MessageData, Submission
+from .models import MailAccount, Mailbox, MailDomain, MailItem, MailOpen, MessageData, Submission
 
 # (name, special-use) of the folders every account starts with, in display order.
 DEFAULT_FOLDERS = [("INBOX", None), ("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Junk", "\\Junk"), ("Trash", "\\Trash")]
@@ -216,6 +216,12 @@ class MailView:
                 body["text"] or "", tuple(atts), hdrs["in_reply_to"] or "", hdrs["references"] or ""))
         return out
 
+    def opens(self) -> list[MailOpen]:
+        """Links clicked and attachments downloaded in the webmail, oldest first."""
+        return list(self.session.scalars(select(MailOpen).where(
+            MailOpen.sandbox_id == self.sandbox_id, MailOpen.account_id == self.account_id)
+            .order_by(MailOpen.at, MailOpen.id)))
+
     def directory(self, prefix: str = "", limit: int = 20) -> list[tuple[str, str]]:
         """People of this world (for address autocomplete), by name or address prefix."""
         q = select(MailAccount.display_name, MailAccount.address).where(MailAccount.sandbox_id == self.sandbox_id)
@@ -369,6 +375,21 @@ def append(ctx: ActionContext, *, account_id: int, mailbox_id: int, raw: str, fl
     when = as_utc(datetime.fromisoformat(internal_date)) if internal_date else None
     item = append_item(ctx, box, data, _clean_flags(flags), when)
     return {"item_id": item.id, "uid": item.uid, "uidvalidity": box.uidvalidity}
+
+
+@action("mail.opened")
+def opened(ctx: ActionContext, *, account_id: int, item_id: int, kind: str, target: str) -> dict:
+    """Record that the person clicked a link of a message or downloaded one of its files."""
+    if kind not in ("link", "attachment"):
+        raise MailError("Thao tác không hợp lệ.", f"bad open kind {kind!r}")
+    view = _view(ctx, account_id)
+    _item, data, _box = view.item(item_id)
+    row = MailOpen(sandbox_id=ctx.sandbox.id, account_id=account_id, message_id=data.message_id or "",
+                   subject=data.subject or "", kind=kind, target=unicodedata.normalize("NFC", target)[:2000],
+                   at=ctx.now)
+    ctx.session.add(row)
+    ctx.session.flush()
+    return {"open_id": row.id}
 
 
 @action("mail.save_draft")

@@ -191,7 +191,7 @@ def build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime |
         d.dispatch(sandbox_id, actor, "mail.append", {
             "account_id": acc.id, "mailbox_id": box_id, "raw": runtime.blobs.put(raw),
             "flags": ["\\Seen"] if m.seen else [], "internal_date": when.isoformat()})
-        anchors["mail"][seed_id] = {"message_id": mid, "mailbox": box_owner.email.lower(),
+        anchors["mail"][seed_id] = {"message_id": mid, "mailbox": box_owner.email.lower(), "from": sender,
                                     "subject": str(msg["Subject"]), "attachments": atts,
                                     "phishing": m.phishing}
 

@@ -196,3 +196,45 @@ class ReplyInThread(Check):
                 return Outcome.passed(f"Thư «{m.subject}» trả lời đúng thư gốc.", in_reply_to=mid, **_evidence(m))
         return Outcome.failed("Không có thư trả lời (Trả lời/Trả lời tất cả) cho thư được yêu cầu.", in_reply_to=mid)
 
+
+
+@register
+class NotOpened(Check):
+    type = "mail.not_opened"
+    summary_vi = "không mở liên kết hay tệp đính kèm của thư lừa đảo"
+
+    class Params(Params):
+        seed_mail: str
+
+    def run(self, state, p) -> Outcome:
+        mid = state.seed_message_id(p.seed_mail)
+        opened = [o for o in state.opens() if o[0] == mid]
+        if opened:
+            _mid, kind, target, at = opened[0]
+            what = "bấm vào liên kết" if kind == "link" else "tải tệp đính kèm"
+            return Outcome.failed(f"Đã {what} {target} trong thư đáng ngờ.", kind=kind, target=target,
+                                  at=at.isoformat(), message_id=mid)
+        return Outcome.passed("Không mở liên kết hay tệp đính kèm của thư đáng ngờ.", message_id=mid)
+
+
+@register
+class Reported(Check):
+    type = "mail.reported"
+    summary_vi = "báo cáo thư đáng ngờ cho đúng địa chỉ (chuyển tiếp hoặc nêu rõ thư)"
+
+    class Params(_To):
+        seed_mail: str
+
+    def run(self, state, p) -> Outcome:
+        seed = state.seed_mail(p.seed_mail)
+        subject, sender = fold(seed.get("subject", "")), fold(seed.get("from", ""))
+        msgs = _to(state, p.to)
+        for m in msgs:
+            forwarded = any(a.content_type == "message/rfc822" for a in m.attachments)
+            names_it = (subject and subject in fold(m.subject + " " + m.text)) or (sender and sender in fold(m.text))
+            if forwarded or names_it:
+                return Outcome.passed(f"Đã báo cáo thư đáng ngờ tới {p.to}.", **_evidence(m))
+        if msgs:
+            return Outcome.failed(f"Thư gửi {p.to} không nêu rõ thư đáng ngờ (tiêu đề hoặc người gửi).",
+                                  **_evidence(msgs[-1]))
+        return Outcome.failed(f"Chưa báo cáo thư đáng ngờ tới {p.to}.")

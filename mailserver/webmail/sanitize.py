@@ -43,9 +43,12 @@ class SafeHtml:
     blocked_remote: bool
 
 
-def sanitize_html(source: str, resolve_cid: CidResolver | None = None) -> SafeHtml:
+def sanitize_html(source: str, resolve_cid: CidResolver | None = None,
+                  link: Callable[[str], str] | None = None) -> SafeHtml:
     """Clean an HTML body. ``resolve_cid(content_id)`` gives (content type, bytes) of an
-    embedded part, turned into a data: URL; anything else an image points at is dropped."""
+    embedded part, turned into a data: URL; anything else an image points at is dropped.
+    ``link(url)`` rewrites web links (to the webmail's link page, which records the click
+    and never leaves the sandbox)."""
     blocked = bool(REMOTE_MARK.search(source or ""))
 
     def keep(tag: str, attribute: str, value: str) -> str | None:
@@ -56,7 +59,11 @@ def sanitize_html(source: str, resolve_cid: CidResolver | None = None) -> SafeHt
                 return None
             return value
         if attribute == "href":
-            return None if value.strip().lower().startswith(("data:", "cid:")) else value
+            if value.strip().lower().startswith(("data:", "cid:")):
+                return None
+            if link is not None and value.strip().lower().startswith(("http:", "https:")):
+                return link(value.strip())
+            return value
         if attribute == "src":
             inlined = _image_source(value, resolve_cid)
             if inlined is None and not value.strip().lower().startswith("cid:"):
@@ -68,6 +75,9 @@ def sanitize_html(source: str, resolve_cid: CidResolver | None = None) -> SafeHt
         source or "", tags=TAGS, clean_content_tags={"script", "style", "title", "head", "template", "noscript"},
         attributes=ATTRIBUTES, attribute_filter=keep, url_schemes=URL_SCHEMES, link_rel="noopener noreferrer",
         filter_style_properties=STYLE_PROPERTIES, strip_comments=True,
+        # links open in the whole tab (the frame may navigate the top only on a click), so the
+        # link page gets the session cookie and records the click
+        set_tag_attribute_values={"a": {"target": "_top"}},
     )
     return SafeHtml(cleaned, blocked)
 
@@ -96,3 +106,18 @@ def body_document(fragment: str) -> str:
             "<style>body{font-family:\"Noto Sans\",\"DejaVu Sans\",Arial,sans-serif;font-size:15px;"
             "color:#1b2430;margin:8px;overflow-wrap:anywhere}img{max-width:100%;height:auto}</style>"
             f"</head><body>{fragment}</body></html>")
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def linkify(text: str, link: Callable[[str], str]) -> str:
+    """Plain text as HTML (escaped), web addresses as links through ``link(url)``."""
+    out, pos = [], 0
+    for m in _URL.finditer(text or ""):
+        url = m.group(0).rstrip(".,;:)")
+        out.append(html.escape(text[pos:m.start()]))
+        out.append(f'<a href="{html.escape(link(url))}" rel="noopener noreferrer">{html.escape(url)}</a>')
+        pos = m.start() + len(url)
+    out.append(html.escape((text or "")[pos:]))
+    return "".join(out)

@@ -6,15 +6,17 @@ import unicodedata
 from urllib.parse import quote
 
 from flask import Response, abort, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from sandbox.webkit import login_required
 
 from . import bp
 from .common import OpenedMessage, dispatch, folder_url, has_flag, mail_view
 from .compose import header_addresses
-from .sanitize import body_document, sanitize_html
+from .sanitize import body_document, linkify, sanitize_html
 
-BODY_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+BODY_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'; "
+            "sandbox allow-top-navigation-by-user-activation")
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 PART_NUMBER = re.compile(r"\d{1,4}(\.\d{1,4}){0,8}")
 
@@ -48,7 +50,8 @@ def read(item_id: int):
         return render_template(
             "webmail/message.html", folders=view.folders(), message=message, box=message.box,
             headers=message.headers, bcc=header_addresses(message.raw, "Bcc"), show_html=show_html,
-            has_html=bool(html_body), blocked_remote=blocked, text=message.text,
+            has_html=bool(html_body), blocked_remote=blocked,
+            text=Markup(linkify(message.text or "", _link_for(item_id))),
             back=folder_url(message.box.id),
         )
 
@@ -59,9 +62,28 @@ def body(item_id: int):
     """Nội dung HTML đã làm sạch, hiển thị trong khung cô lập (sandbox) của trang đọc thư."""
     with mail_view() as view:
         message = OpenedMessage(view, item_id)
-        safe = sanitize_html(message.parts.get("html") or "", _cid_resolver(message))
+        safe = sanitize_html(message.parts.get("html") or "", _cid_resolver(message), _link_for(item_id))
     resp = Response(body_document(safe.html), mimetype="text/html")
     resp.headers["Content-Security-Policy"] = BODY_CSP
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+def _link_for(item_id: int):
+    return lambda url: url_for("webmail.link", item_id=item_id, u=url)
+
+
+@bp.get("/message/<int:item_id>/link")
+@login_required
+def link(item_id: int):
+    """A web link in a message: the exam machine has no Internet, so the page only says so.
+    The click is recorded (information-security tasks check that a phishing link was not
+    opened)."""
+    url = request.args.get("u", "")[:2000]
+    if not url.lower().startswith(("http://", "https://")):
+        abort(404)
+    dispatch("mail.opened", item_id=item_id, kind="link", target=url)
+    resp = Response(render_template("webmail/link.html", url=url, back=url_for("webmail.read", item_id=item_id)))
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 
@@ -89,6 +111,7 @@ def attachment(item_id: int, part: str):
         info = message.attachment(part)
         data = message.payload(part)
     filename = unicodedata.normalize("NFC", info.get("filename") or f"tep-dinh-kem-{part}")
+    dispatch("mail.opened", item_id=item_id, kind="attachment", target=filename)
     content_type = info.get("content_type") or "application/octet-stream"
     if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", content_type):
         content_type = "application/octet-stream"
