@@ -394,6 +394,7 @@ def _outgoing_page(d, *, sign_error: str | None = None, seal_error: str | None =
     is_clerk = p.role == "van_thu" and p.org_id == d.org_id
     can = {
         "submit": d.drafter == me and d.status in ("drafting", "returned"),
+        "edit": d.drafter == me and d.status in ("drafting", "returned"),
         "approve": is_signer and d.status == "submitted",
         "sign": is_signer and d.status in ("submitted", "approved"),
         "return": is_signer and d.status in ("submitted", "approved", "leader_signed"),
@@ -633,9 +634,10 @@ def outgoing_attachment(doc_id: int, index: int):
 
 
 # =========================================================================================
-# drafting
+# forms with uploads: drafting, editing a draft, registering an incoming document
 # =========================================================================================
 UPLOAD_FIELD = "files"
+UPLOAD_ENDPOINTS = {"docflow.new_draft", "docflow.edit_draft", "docflow.new_incoming"}
 
 
 def _upload_limit() -> int:
@@ -644,13 +646,13 @@ def _upload_limit() -> int:
 
 @bp.record_once
 def _allow_big_uploads(state) -> None:
-    """The drafting form accepts a request somewhat over the file limit, so an oversized
+    """Forms with uploads accept a request somewhat over the file limit, so an oversized
     file is refused by name with the rest of the form kept (instead of the bare 413 page).
     Registered first so it runs before the CSRF check parses the form."""
     app = state.app
 
     def raise_limit():
-        if request.endpoint == "docflow.new_draft" and request.method == "POST":
+        if request.endpoint in UPLOAD_ENDPOINTS and request.method == "POST":
             limit = app.extensions["sandbox_runtime"].settings.max_message_size
             request.max_content_length = 3 * limit + 1024 * 1024
 
@@ -661,21 +663,26 @@ def _kept_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt=f"docflow-upload:{_sid()}:{_me()}")
 
 
-def _collect_files() -> tuple[list[dict], list[str]]:
-    """Files already accepted (signed hidden fields) plus the new uploads: (accepted, errors)."""
-    rt = _rt()
+def _kept(field: str = "kept") -> list[dict]:
+    """Files accepted earlier, carried in signed hidden fields (a forged one is ignored)."""
     ser = _kept_serializer()
     kept: list[dict] = []
-    for token in request.form.getlist("kept"):
+    for token in request.form.getlist(field):
         try:
             item = ser.loads(token)
         except BadSignature:
             continue
         if isinstance(item, dict) and {"name", "blob", "size", "content_type"} <= set(item):
             kept.append(item)
-    errors = []
+    return kept
+
+
+def _uploads(field: str = UPLOAD_FIELD) -> tuple[list[dict], list[str]]:
+    """The new files of a form field, each checked: (accepted, Vietnamese errors)."""
+    rt = _rt()
+    accepted, errors = [], []
     limit = _upload_limit()
-    for f in request.files.getlist(UPLOAD_FIELD):
+    for f in request.files.getlist(field):
         if f is None or not f.filename:
             continue
         data = f.stream.read(limit + 1)
@@ -685,10 +692,21 @@ def _collect_files() -> tuple[list[dict], list[str]]:
                           "tệp rồi chọn lại.")
             continue
         try:
-            kept.append(api.check_upload(rt, api.Upload(f.filename, data, f.mimetype)))
+            accepted.append(api.check_upload(rt, api.Upload(f.filename, data, f.mimetype)))
         except SandboxError as e:
             errors.append(e.message_vi)
-    return kept, errors
+    return accepted, errors
+
+
+def _collect_files() -> tuple[list[dict], list[str]]:
+    """Files already accepted plus the new uploads: (accepted, errors)."""
+    new, errors = _uploads()
+    return _kept() + new, errors
+
+
+def _signed(items: list[dict]) -> list[tuple[dict, str]]:
+    ser = _kept_serializer()
+    return [(k, ser.dumps(k)) for k in items]
 
 
 def _draft_choices() -> dict:
@@ -704,10 +722,43 @@ def _split_list(text: str) -> list[str]:
     return [x.strip() for x in re.split(r"[\n;,]+", text or "") if x.strip()]
 
 
-def _draft_page(form: dict, kept: list[dict], errors: list[str], status: int = 200):
-    ser = _kept_serializer()
-    return render_template("docflow/new_draft.html", form=form, kept=[(k, ser.dumps(k)) for k in kept],
-                           errors=errors, limit=_upload_limit(), section="du_thao_moi", **_draft_choices()), status
+def _draft_page(form: dict, kept: list[dict], errors: list[str], status: int = 200, doc=None):
+    return render_template("docflow/new_draft.html", form=form, kept=_signed(kept), errors=errors, doc=doc,
+                           limit=_upload_limit(), section="du_thao_moi" if doc is None else "di_all",
+                           **_draft_choices()), status
+
+
+def _draft_form() -> dict:
+    form = {k: unicodedata.normalize("NFC", v) for k, v in request.form.items() if k != "kept"}
+    form["rcpt_unit"] = request.form.getlist("rcpt_unit")
+    form["rcpt_org"] = request.form.getlist("rcpt_org")
+    return form
+
+
+def _recipients(form: dict, choices: dict, errors: list[str]) -> list[dict]:
+    recipients = []
+    unit_ids = {u.id for u in choices["units"]}
+    org_ids = {o.id for o in choices["orgs"]}
+    for v in form.get("rcpt_unit", []):
+        if _int(v) in unit_ids:
+            recipients.append({"kind": "unit", "id": _int(v)})
+    for v in form.get("rcpt_org", []):
+        if _int(v) in org_ids:
+            recipients.append({"kind": "org", "id": _int(v)})
+    for addr in _split_list(form.get("rcpt_emails", "")):
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", addr):
+            errors.append(f"Địa chỉ thư điện tử không hợp lệ: «{addr}».")
+        else:
+            recipients.append({"kind": "email", "address": addr.lower()})
+    return recipients
+
+
+def _lines(text: str) -> list[str]:
+    return [x.strip() for x in (text or "").splitlines() if x.strip()]
+
+
+def _body(form: dict) -> list[str]:
+    return [x.strip() for x in form.get("body", "").splitlines() if x.strip()]
 
 
 @bp.route("/du-thao/moi", methods=["GET", "POST"])
@@ -716,9 +767,7 @@ def new_draft():
     """Soạn dự thảo văn bản đi: loại, trích yếu, nội dung, người ký, nơi nhận, tệp đính kèm."""
     if request.method == "GET":
         return _draft_page({"type_code": "CV"}, [], [])
-    form = {k: unicodedata.normalize("NFC", v) for k, v in request.form.items() if k != "kept"}
-    form["rcpt_unit"] = request.form.getlist("rcpt_unit")
-    form["rcpt_org"] = request.form.getlist("rcpt_org")
+    form = _draft_form()
     kept, errors = _collect_files()
     choices = _draft_choices()
     type_code = form.get("type_code", "")
@@ -731,37 +780,117 @@ def new_draft():
         errors.append("Hãy nhập trích yếu nội dung văn bản.")
     if signer is None:
         errors.append("Hãy chọn người ký (lãnh đạo của cơ quan).")
-    recipients = []
-    unit_ids = {u.id: u for u in choices["units"]}
-    org_ids = {o.id: o for o in choices["orgs"]}
-    for v in form["rcpt_unit"]:
-        if _int(v) in unit_ids:
-            recipients.append({"kind": "unit", "id": _int(v)})
-    for v in form["rcpt_org"]:
-        if _int(v) in org_ids:
-            recipients.append({"kind": "org", "id": _int(v)})
-    for addr in _split_list(form.get("rcpt_emails", "")):
-        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", addr):
-            errors.append(f"Địa chỉ thư điện tử không hợp lệ: «{addr}».")
-        else:
-            recipients.append({"kind": "email", "address": addr.lower()})
+    recipients = _recipients(form, choices, errors)
     if errors:
         return _draft_page(form, kept, errors, 400)
-    body = [x.strip() for x in form.get("body", "").splitlines() if x.strip()]
     title = form.get("signer_title", "").strip() or (signer.title or "").upper()
     try:
         doc_id = api.create_draft(_rt(), _sid(), _me(), type_code=type_code, summary=summary, signer_id=signer.id,
-                                  signer_title=title, body=body, addressees=_split_list(form.get("addressees", "")),
-                                  recipients=recipients, attachments=kept)
+                                  signer_title=title, body=_body(form),
+                                  addressees=_lines(form.get("addressees", "")), recipients=recipients,
+                                  attachments=kept)
+    except NotFound:
+        raise
     except SandboxError as e:
         return _draft_page(form, kept, [e.message_vi], e.status if e.status < 500 else 400)
+    _then_submit(doc_id, "Đã lưu dự thảo")
+    return redirect(url_for("docflow.outgoing", doc_id=doc_id))
+
+
+def _then_submit(doc_id: int, saved: str) -> None:
     if request.form.get("then") == "submit":
         try:
             api.submit(_rt(), _sid(), _me(), doc_id)
         except SandboxError as e:
-            flash(f"Đã lưu dự thảo nhưng chưa trình được: {e.message_vi}", "error")
+            flash(f"{saved} nhưng chưa trình được: {e.message_vi}", "error")
         else:
-            flash("Đã lưu dự thảo và trình lãnh đạo.", "success")
+            flash(f"{saved} và trình lãnh đạo.", "success")
     else:
-        flash("Đã lưu dự thảo. Kiểm tra lại rồi bấm «Trình lãnh đạo».", "success")
+        flash(f"{saved}. Kiểm tra lại rồi bấm «Trình lãnh đạo ký duyệt».", "success")
+
+
+@bp.route("/di/<int:doc_id>/sua", methods=["GET", "POST"])
+@docflow_page
+def edit_draft(doc_id: int):
+    """Sửa dự thảo (người soạn thảo, khi đang soạn hoặc bị trả lại): tạo phiên bản mới."""
+    d = _outgoing(doc_id)
+    if request.method == "GET":
+        form = {"type_code": d.type_code, "summary": d.summary, "body": "\n".join(d.body),
+                "addressees": "\n".join(d.addressees), "signer_id": str(d.signer_id), "signer_title": d.signer_title,
+                "rcpt_unit": [str(r["id"]) for r in d.recipients if r.get("kind") == "unit"],
+                "rcpt_org": [str(r["id"]) for r in d.recipients if r.get("kind") == "org"],
+                "rcpt_emails": "\n".join(r["address"] for r in d.recipients if r.get("kind") == "email")}
+        return _draft_page(form, [dict(a) for a in d.attachments], [], doc=d)
+    form = _draft_form()
+    form.update(type_code=d.type_code, signer_id=str(d.signer_id))
+    kept, errors = _collect_files()
+    if not form.get("summary", "").strip():
+        errors.append("Hãy nhập trích yếu nội dung văn bản.")
+    recipients = _recipients(form, _draft_choices(), errors)
+    if errors:
+        return _draft_page(form, kept, errors, 400, doc=d)
+    try:
+        version = api.update_draft(_rt(), _sid(), _me(), doc_id, summary=form["summary"].strip(), body=_body(form),
+                                   addressees=_lines(form.get("addressees", "")), recipients=recipients,
+                                   attachments=kept, signer_title=form.get("signer_title", "").strip() or None,
+                                   note=form.get("note", "").strip())
+    except NotFound:
+        raise
+    except SandboxError as e:
+        return _draft_page(form, kept, [e.message_vi], e.status if e.status < 500 else 400, doc=d)
+    _then_submit(doc_id, f"Đã lưu phiên bản {version} của dự thảo")
     return redirect(url_for("docflow.outgoing", doc_id=doc_id))
+
+
+def _incoming_form_page(form: dict, pdf: list[dict], kept: list[dict], errors: list[str], status: int = 200):
+    return render_template("docflow/new_incoming.html", form=form, pdf=_signed(pdf), kept=_signed(kept),
+                           errors=errors, limit=_upload_limit(), types=rules.TYPES, urgency=rules.URGENCY,
+                           section="den"), status
+
+
+@bp.route("/den/moi", methods=["GET", "POST"])
+@docflow_page
+def new_incoming():
+    """Vào sổ văn bản đến (văn thư): thông tin văn bản, tệp PDF, tệp đính kèm."""
+    p = g.df_person
+    if p.role != "van_thu":
+        raise api.DocflowForbidden("Chỉ văn thư của cơ quan mới vào sổ văn bản đến.", "not the clerk")
+    if request.method == "GET":
+        return _incoming_form_page({"type_code": "CV", "urgency": "thuong"}, [], [], [])
+    form = {k: unicodedata.normalize("NFC", v) for k, v in request.form.items() if k not in ("kept", "kept_pdf")}
+    pdf = _kept("kept_pdf")
+    new_pdf, errors = _uploads("pdf")
+    for item in new_pdf:
+        if item["content_type"] != "application/pdf":
+            errors.append(f"Văn bản chính phải là tệp PDF; «{item['name']}» không phải tệp PDF.")
+        else:
+            pdf = [item]
+    new_atts, att_errors = _uploads()
+    errors += att_errors
+    kept = _kept() + new_atts
+    if not pdf:
+        errors.append("Hãy chọn tệp PDF của văn bản đến.")
+    if not form.get("sender_name", "").strip():
+        errors.append("Hãy nhập cơ quan, tổ chức gửi văn bản.")
+    if not form.get("summary", "").strip():
+        errors.append("Hãy nhập trích yếu nội dung văn bản.")
+    if form.get("type_code") not in rules.TYPES:
+        errors.append("Hãy chọn loại văn bản.")
+    if form.get("urgency") not in rules.URGENCY:
+        errors.append("Hãy chọn độ khẩn.")
+    if errors:
+        return _incoming_form_page(form, pdf, kept, errors, 400)
+    rt = _rt()
+    try:
+        r = api.register_incoming(rt, _sid(), p.org_id, sender_name=form["sender_name"].strip(),
+                                  summary=form["summary"].strip(),
+                                  original_symbol=form.get("original_symbol", "").strip(),
+                                  original_date=form.get("original_date") or None, type_code=form["type_code"],
+                                  urgency=form["urgency"], pdf=api.Upload(pdf[0]["name"], rt.blobs.get(pdf[0]["blob"])),
+                                  attachments=kept, due_date=form.get("due_date") or None, actor=_me())
+    except NotFound:
+        raise
+    except SandboxError as e:
+        return _incoming_form_page(form, pdf, kept, [e.message_vi], e.status if e.status < 500 else 400)
+    flash(f"Đã vào sổ văn bản đến, số đến {r['arrival_number']:02d}.", "success")
+    return redirect(url_for("docflow.incoming", doc_id=r["incoming_id"]))

@@ -202,3 +202,54 @@ def test_an_account_outside_the_document_software_is_told_why(web, two_worlds):
     web.client.post("/login", data={"csrf_token": token, "login": "ts001/khach@cantho.gov.vn", "password": PASSWORD})
     resp = web.get("/van-ban/den")
     assert resp.status_code == 403 and "không có trong phần mềm quản lý văn bản" in text(resp)
+
+
+def test_the_clerk_registers_an_incoming_document_and_a_bad_file_loses_nothing(web, two_worlds):
+    import io
+
+    from tests.factories import minimal_pdf
+
+    a, _b = two_worlds
+    login(web, a, "leader")
+    assert web.get("/van-ban/den/moi").status_code == 403  # only the clerk registers
+    login(web, a, "clerk")
+    fields = {"sender_name": "Sở Tài chính thành phố Cần Thơ", "original_symbol": "88/STC-NS",
+              "original_date": "2025-03-10", "type_code": "CV", "summary": "V/v quyết toán ngân sách năm 2024",
+              "urgency": "khan", "due_date": "2025-03-28"}
+    resp = web.post("/van-ban/den/moi", {**fields, "pdf": (io.BytesIO(minimal_pdf("STC 88")), "Công văn 88.pdf"),
+                                         "files": (io.BytesIO(b"MZ not a document"), "Phụ lục.docx")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 400
+    page = text(resp)
+    assert "Tệp «Phụ lục.docx» không phải là tệp Word" in page
+    assert 'value="V/v quyết toán ngân sách năm 2024"' in page and 'value="2025-03-28"' in page
+    assert "Đã nhận: <strong>Công văn 88.pdf</strong>" in page
+    kept_pdf = re.search(r'name="kept_pdf" value="([^"]+)"', page).group(1)
+    resp = web.post("/van-ban/den/moi", {**fields, "kept_pdf": kept_pdf}, content_type="multipart/form-data")
+    assert resp.status_code == 302, text(resp)
+    doc_id = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    d = api.incoming_doc(web.rt, a.sandbox_id, None, doc_id)
+    assert (d.arrival_number, d.original_symbol, d.urgency, d.due_date.isoformat()) == (2, "88/STC-NS", "khan",
+                                                                                        "2025-03-28")
+    assert api.pdf_of(web.rt, a.sandbox_id, None, "in", doc_id) == minimal_pdf("STC 88")
+    assert "Đã vào sổ văn bản đến, số đến 02." in text(web.get(f"/van-ban/den/{doc_id}"))
+
+
+def test_the_drafter_edits_a_returned_draft(web, two_worlds):
+    a, _b = two_worlds
+    login(web, a, "leader")
+    assert web.post(f"/van-ban/di/{a.draft}/tra-lai", {"reason": "Bổ sung thời hạn"}).status_code == 302
+    login(web, a, "specialist")
+    page = text(web.get(f"/van-ban/di/{a.draft}"))
+    assert "Lý do trả lại: Bổ sung thời hạn" in page and "Sửa dự thảo" in page
+    form = text(web.get(f"/van-ban/di/{a.draft}/sua"))
+    assert "triển khai chuyển đổi số năm 2026" in form
+    resp = web.post(f"/van-ban/di/{a.draft}/sua", {"summary": "triển khai chuyển đổi số năm 2026 (bổ sung)",
+                                                    "body": "Đoạn một.\nHoàn thành trước ngày 30/6/2026.",
+                                                    "rcpt_unit": str(a.units["VP"]), "note": "Bổ sung thời hạn",
+                                                    "then": "submit"})
+    assert resp.status_code == 302, text(resp)
+    d = api.outgoing_doc(web.rt, a.sandbox_id, None, a.draft)
+    assert (d.version, d.status, d.summary) == (2, "submitted", "triển khai chuyển đổi số năm 2026 (bổ sung)")
+    assert d.body == ["Đoạn một.", "Hoàn thành trước ngày 30/6/2026."]
+    assert [r["kind"] for r in d.recipients] == ["unit"]
