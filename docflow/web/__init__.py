@@ -13,4 +13,4 @@ bp = Blueprint("docflow", __name__, template_folder="templates", static_folder="
 
 from . import views  # noqa: E402,F401  (register the routes)
 
-__all__ = ["bp"]
+__all__ = ["bp", "views"]
