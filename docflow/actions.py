@@ -835,18 +835,27 @@ def _issue(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str) 
         else:
             emails.append(r)
     if emails:
-        from mailserver.api import MailError, send_in_action
+        from mailserver.api import MailError, outside_world, send_in_action
 
-        addresses = [r["address"] for r in emails]
-        try:
-            if not org.email:
-                raise MailError("Cơ quan chưa có hộp thư điện tử để gửi văn bản.", f"org {org.id} has no email")
-            # mail.submit refuses before it stores anything, so a refusal leaves no half-sent mail
-            res = send_in_action(ctx, org.email, _mail_for(ctx, doc, org, addresses), addresses, via="docflow")
-        except MailError as exc:
-            res = {"bounced": addresses, "error": exc.message_vi}
-            _event(ctx, "out", doc.id, f"Không gửi được thư điện tử: {exc.message_vi}", "issued", actor=clerk)
+        outside = set(outside_world(ctx.session, ctx.sandbox.id, [r["address"] for r in emails]))
+        addresses = [r["address"] for r in emails if r["address"] not in outside]
+        res: dict = {"bounced": []}
+        if addresses:
+            try:
+                if not org.email:
+                    raise MailError("Cơ quan chưa có hộp thư điện tử để gửi văn bản.", f"org {org.id} has no email")
+                # mail.submit refuses before it stores anything: a refusal leaves no half-sent mail
+                res = send_in_action(ctx, org.email, _mail_for(ctx, doc, org, addresses), addresses, via="docflow")
+            except MailError as exc:
+                res = {"bounced": addresses, "error": exc.message_vi}
+                _event(ctx, "out", doc.id, f"Không gửi được thư điện tử: {exc.message_vi}", "issued", actor=clerk)
+        if outside:
+            _event(ctx, "out", doc.id, "Không gửi được thư điện tử tới địa chỉ ngoài hệ thống: "
+                   + ", ".join(sorted(outside)), "issued", actor=clerk)
         for r in emails:
+            if r["address"] in outside:
+                deliveries.append({**r, "status": "bounced", "error": "Địa chỉ ngoài hệ thống thư điện tử."})
+                continue
             status = "bounced" if r["address"] in res.get("bounced", []) else "delivered"
             deliveries.append({**r, "status": status, "message_id": res.get("message_id"),
                                **({"error": res["error"]} if "error" in res else {})})

@@ -20,7 +20,7 @@ from .store import FOLDER_LABELS_VI, FolderInfo, MailView, folder_label
 
 __all__ = ["AccountRef", "MailError", "MailEvents", "MailView", "FolderInfo", "FOLDER_LABELS_VI", "folder_label",
            "account_ref", "account_by_address", "authenticate", "normalize_address", "parse_address_list", "add_account", "submit",
-           "open_view", "send_in_action"]
+           "open_view", "send_in_action", "outside_world"]
 
 
 def add_account(dispatcher: Dispatcher, secret: str, sandbox_id: int, address: str, password: str | None,
@@ -65,3 +65,12 @@ def send_in_action(ctx, from_address: str, raw: bytes, rcpts: list[str], *, via:
     digest = ctx.blobs.put(raw)
     return _submit(ctx, account_id=account.id, raw=digest, rcpts=list(rcpts), via=via,
                    sent_copy=digest if sent_copy else None)
+
+
+def outside_world(session, sandbox_id: int, addresses: list[str]) -> list[str]:
+    """The addresses whose domain is not one of the sandbox's world (mail to them is refused)."""
+    from .addresses import domain_of
+    from .store import world_domains
+
+    domains = world_domains(session, sandbox_id)
+    return [a for a in addresses if domain_of(normalize_address(a)) not in domains]

@@ -102,14 +102,22 @@ def test_release_by_a_candidate_clerk(dw_person_clerk, tmp_path):
 def test_unreachable_mail_recipient_is_reported_not_blocking(dw):
     doc = a_draft(dw, recipients=[{"kind": "email", "address": "ai.do@gmail.com"},
                                   {"kind": "email", "address": "khongco@ninhkieu.cantho.gov.vn"},
+                                  {"kind": "email", "address": OUTSIDE},
                                   {"kind": "unit", "id": dw.units["VP"]}])
     api.sign_as_leader(dw.rt, dw.sandbox_id, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
     assert api.forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)["released"]
     d = api.outgoing_doc(dw.rt, dw.sandbox_id, None, doc)
-    assert [(x["kind"], x["status"]) for x in d.deliveries] == [("unit", "delivered"), ("email", "bounced"),
-                                                                ("email", "bounced")]
+    assert [(x.get("address"), x["status"]) for x in d.deliveries] == [
+        (None, "delivered"), ("ai.do@gmail.com", "bounced"), ("khongco@ninhkieu.cantho.gov.vn", "bounced"),
+        (OUTSIDE, "delivered")]
     assert "ngoài hệ thống" in d.deliveries[1]["error"]
-    assert any("Không gửi được thư điện tử" in e.what for e in d.history)
+    assert any("ngoài hệ thống: ai.do@gmail.com" in e.what for e in d.history)
+    # the unknown in-world address got the usual delivery report in the organisation's INBOX
+    with dw.rt.db.read() as s:
+        org_acc = mail_api.account_ref(s, _account_id(s, dw.sandbox_id, "ubnd@ninhkieu.cantho.gov.vn"))
+    with mail_api.open_view(dw.rt.db, org_acc) as view:
+        sent = view.sent(dw.rt.blobs)
+        assert sent[0].delivered == (OUTSIDE,) and sent[0].bounced == ("khongco@ninhkieu.cantho.gov.vn",)
 
 
 @pytest.mark.parametrize("mode", ["npc", "person"])
