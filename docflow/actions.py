@@ -94,8 +94,11 @@ def _take_number(ctx: ActionContext, org: Organisation, kind: str, year: int, do
                  symbol_of=None, number: int | None = None) -> tuple[int, str]:
     """The next free number of the register (or ``number`` when still free); never reused."""
     reg = _register(ctx, org, kind, year)
-    used = lambda n: ctx.session.scalar(select(RegisterEntry).where(  # noqa: E731
-        RegisterEntry.register_id == reg.id, RegisterEntry.number == n))
+
+    def used(n: int) -> RegisterEntry | None:
+        return ctx.session.scalar(select(RegisterEntry).where(RegisterEntry.register_id == reg.id,
+                                                              RegisterEntry.number == n))
+
     if number is not None:
         if int(number) < 1:
             raise DocflowError("Số văn bản phải là số nguyên dương.", f"bad number {number}")
@@ -871,11 +874,10 @@ def issue(ctx: ActionContext, *, outgoing_id: int) -> dict:
     """Phát hành (the clerk): deliver to units, organisations and e-mail recipients."""
     doc, org = _outgoing(ctx, outgoing_id)
     _require_clerk(ctx, org, "phát hành văn bản")
-    if doc.status in ("at_clerk", "numbered") and doc.org_signature is None:
-        problem = _leader_problem(ctx, doc) if doc.leader_signature is None else None
-        raise DocflowError("Không thể phát hành: văn bản chưa có chữ ký số của cơ quan"
-                           + (f" ({problem[0].lower()}{problem[1:]})" if problem else "") + ".",
-                           f"issue in status {doc.status}")
+    if doc.status in ("at_clerk", "numbered"):
+        unsigned = " (lãnh đạo cũng chưa ký số)" if doc.leader_signature is None else ""
+        raise DocflowError(f"Không thể phát hành: văn bản chưa có chữ ký số của cơ quan{unsigned}. "
+                           "Hãy cấp số và ký số của cơ quan trước khi phát hành.", f"issue in status {doc.status}")
     _need(doc, ("org_signed",), "phát hành")
     _issue(ctx, doc, org, ctx.actor)
     return {"status": doc.status, "deliveries": doc.deliveries}

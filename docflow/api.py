@@ -21,7 +21,7 @@ from sqlalchemy import func, or_
 from sandbox.clock import as_utc
 
 
-from . import actions  # noqa: F401  (registers the docflow.* actions)
+from .actions import WORLD_ACTORS  # importing it registers the docflow.* actions
 from . import rules, sigcheck
 from .errors import DocflowError, DocflowForbidden, DocflowNotFound
 from .models import (Assignment, Comment, DocEvent, DraftVersion, IncomingDoc, Organisation, OutgoingDoc, Person,
@@ -31,7 +31,7 @@ from .render import render_draft
 
 __all__ = [
     # vocabulary
-    "rules", "DocflowError", "DocflowForbidden", "DocflowNotFound", "Upload",
+    "rules", "DocflowError", "DocflowForbidden", "DocflowNotFound", "Upload", "WORLD_ACTORS",
     # setup
     "use_pki", "create_org", "create_unit", "create_person", "setup_org_token",
     # incoming
@@ -651,7 +651,7 @@ def _overdue(deadline: date | None, status: str, now: datetime) -> bool:
     return deadline is not None and status != "completed" and rules.vn_today(now) > deadline
 
 
-def _person_info(q: Scoped, p: Person, cache: dict | None = None) -> PersonInfo:
+def _person_info(q: Scoped, p: Person) -> PersonInfo:
     org = q.get(Organisation, p.org_id)
     unit = q.get(Unit, p.unit_id) if p.unit_id is not None else None
     return PersonInfo(p.id, p.address, p.full_name, p.title, p.role, rules.ROLES[p.role], p.leads, org.id, org.code,
@@ -863,10 +863,6 @@ def search(runtime, sandbox_id: int, viewer: str, text: str, *, limit: int = 50)
             "outgoing": outgoing_list(runtime, sandbox_id, viewer, q=text, per_page=limit).items}
 
 
-def _can_see_incoming(q: Scoped, me: Person, doc: IncomingDoc) -> bool:
-    return doc.org_id == me.org_id
-
-
 def incoming_doc(runtime, sandbox_id: int, viewer: str | None, incoming_id: int) -> IncomingDetail:
     """One văn bản đến with its assignments and history. ``viewer=None``: no person check (grader)."""
     now = _now(runtime)
@@ -874,7 +870,7 @@ def incoming_doc(runtime, sandbox_id: int, viewer: str | None, incoming_id: int)
         q = Scoped(s, sandbox_id)
         doc = q.get(IncomingDoc, incoming_id)
         me = _me(q, viewer) if viewer is not None else None
-        if doc is None or (me is not None and not _can_see_incoming(q, me, doc)):
+        if doc is None or (me is not None and doc.org_id != me.org_id):
             raise DocflowNotFound("Không tìm thấy văn bản đến.", f"incoming {incoming_id}")
         asg = q.all(Assignment, Assignment.incoming_id == doc.id, order_by=Assignment.id)
         mine = [a for a in asg if me is not None and (a.person_id == me.id or
