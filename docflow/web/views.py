@@ -26,6 +26,7 @@ from . import bp
 rules = api.rules
 PIN_MAX = 16
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
+INLINE_PDF_CSP = "default-src 'self'; object-src 'self'; frame-ancestors 'self'; form-action 'none'"
 ROLE_CHOICES = [("", "Không giao"), ("xlc", "Xử lý chính"), ("ph", "Phối hợp"), ("db", "Nhận để biết")]
 PROGRESS_LABELS = {"read": "Đã đọc", "processing": "Đang xử lý", "completed": "Hoàn thành"}
 
@@ -140,8 +141,8 @@ def _send(data: bytes, filename: str, content_type: str, inline: bool = False) -
     resp.headers["Content-Disposition"] = (f"{how}; filename=\"{_ascii(filename)}\"; "
                                            f"filename*=UTF-8''{quote(filename, safe='')}")
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    if not inline:  # an inline PDF keeps the app's policy so the browser's PDF viewer works
-        resp.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    # an inline PDF must leave the browser's PDF viewer (a plugin) allowed
+    resp.headers["Content-Security-Policy"] = INLINE_PDF_CSP if inline else DOWNLOAD_CSP
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 
@@ -250,20 +251,26 @@ def _incoming(doc_id: int):
     return api.incoming_doc(_rt(), _sid(), _me(), doc_id)
 
 
-def _tree_rows(org_id: int) -> list[dict]:
+def _tree_rows(org_id: int, unit_only: int | None = None) -> list[dict]:
     """The organisation as rows of the forwarding form: units, their people, the people
-    without a unit (the viewer left out)."""
+    without a unit (the viewer left out). ``unit_only``: a unit leader passing his unit's
+    assignment on (second level) sees only the people of his unit."""
     tree = api.org_tree(_rt(), _sid(), org_id)
     me = g.df_person.id
     rows = []
     for u in tree.units:
+        if unit_only is not None:
+            if u.id == unit_only:
+                rows += [{"key": f"p{p.id}", "kind": "person", "label": p.full_name, "sub": p.title or p.role_label,
+                          "level": 0} for p in u.people if p.id != me]
+            continue
         rows.append({"key": f"u{u.id}", "kind": "unit", "label": u.name, "sub": u.code, "level": 0})
         for p in u.people:
             if p.id != me:
                 rows.append({"key": f"p{p.id}", "kind": "person", "label": p.full_name, "sub": p.title or p.role_label,
                              "level": 1})
     others = [p for p in tree.leaders if p.id != me]
-    if others:
+    if others and unit_only is None:
         rows.append({"key": None, "kind": "group", "label": "Lãnh đạo và cá nhân khác của cơ quan", "level": 0})
         for p in others:
             rows.append({"key": f"p{p.id}", "kind": "person", "label": p.full_name, "sub": p.title or p.role_label,
@@ -273,10 +280,15 @@ def _tree_rows(org_id: int) -> list[dict]:
 
 def _incoming_page(d, *, error: str | None = None, form=None, status: int = 200):
     p = g.df_person
-    can_direct = p.role == "lanh_dao" and d.status != "done"
-    tree = _tree_rows(d.org_id) if can_direct else []
     mine = [a for a in d.assignments if a.id in d.my_assignments]
+    unit_level = p.role == "lanh_dao" and p.leads == "unit"
+    if unit_level:  # second level: pass the unit's assignment on to people of the unit
+        can_direct = d.status != "done" and any(a.target_kind == "unit" and a.target_id == p.unit_id for a in mine)
+    else:
+        can_direct = p.role == "lanh_dao" and d.status != "done"
+    tree = _tree_rows(d.org_id, p.unit_id if unit_level else None) if can_direct else []
     return render_template("docflow/incoming.html", d=d, tree=tree, can_direct=can_direct, mine=mine,
+                           unit_level=unit_level,
                            error=error, form=form or {}, has_preview=preview_png(d.pdf_blob) is not None,
                            role_choices=ROLE_CHOICES, progress_labels=PROGRESS_LABELS,
                            section="den"), status
@@ -322,7 +334,10 @@ def direct(doc_id: int):
         raise
     except SandboxError as e:
         return _incoming_page(d, error=e.message_vi, form=form, status=e.status if e.status < 500 else 400)
-    flash(f"Đã bút phê và chuyển xử lý văn bản cho {len(rows)} đơn vị/cá nhân.", "success")
+    if g.df_person.leads == "unit":
+        flash(f"Đã giao xử lý cho {len(rows)} cá nhân trong đơn vị.", "success")
+    else:
+        flash(f"Đã bút phê và chuyển xử lý văn bản cho {len(rows)} đơn vị/cá nhân.", "success")
     return redirect(url_for("docflow.incoming", doc_id=doc_id))
 
 

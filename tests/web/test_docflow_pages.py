@@ -253,3 +253,22 @@ def test_the_drafter_edits_a_returned_draft(web, two_worlds):
     assert (d.version, d.status, d.summary) == (2, "submitted", "triển khai chuyển đổi số năm 2026 (bổ sung)")
     assert d.body == ["Đoạn một.", "Hoàn thành trước ngày 30/6/2026."]
     assert [r["kind"] for r in d.recipients] == ["unit"]
+
+
+def test_a_unit_leader_passes_the_units_assignment_on_to_his_people(web, two_worlds):
+    a, _b = two_worlds
+    login(web, a, "head")
+    page = text(web.get(f"/van-ban/den/{a.incoming}"))
+    assert "Giao xử lý trong đơn vị" in page
+    assert f'name="role_p{a.person_ids["specialist"]}"' in page
+    assert f'name="role_u{a.units["VP"]}"' not in page and f'name="role_p{a.person_ids["staff_vp"]}"' not in page
+    resp = web.post(f"/van-ban/den/{a.incoming}/chuyen-xu-ly",
+                    {"directive": "Đồng chí Hoa dự thảo báo cáo.", f"role_p{a.person_ids['specialist']}": "xlc",
+                     f"deadline_p{a.person_ids['specialist']}": "2025-03-19"})
+    assert resp.status_code == 302, text(resp)
+    rows = api.assignments_of(web.rt, a.sandbox_id, a.incoming)
+    second = [r for r in rows if r.parent_id]
+    assert [(r.target_kind, r.target_id, r.role, r.deadline.isoformat()) for r in second] == [
+        ("person", a.person_ids["specialist"], "xlc", "2025-03-19")]
+    page = text(web.get(f"/van-ban/den/{a.incoming}"))
+    assert "Đã giao xử lý cho 1 cá nhân trong đơn vị." in page and "second-level" in page
