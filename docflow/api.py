@@ -38,7 +38,7 @@ __all__ = [
     "register_incoming", "direct", "progress", "mark_read",
     # outgoing
     "create_draft", "update_draft", "comment", "submit", "approve", "return_draft", "sign_as_leader",
-    "forward_to_clerk", "clerk_refuse", "number", "org_sign", "issue", "archive", "check_upload",
+    "forward_to_clerk", "clerk_refuse", "number", "org_sign", "issue", "archive", "check_upload", "safe_file_name",
     # reads
     "person", "org_of", "organisations", "org_tree", "incoming_list", "outgoing_list", "search", "incoming_doc",
     "outgoing_doc", "tracking", "assignments_of", "signatures_of", "history", "register", "pdf_of", "attachment_of",
