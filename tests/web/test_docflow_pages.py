@@ -272,3 +272,17 @@ def test_a_unit_leader_passes_the_units_assignment_on_to_his_people(web, two_wor
         ("person", a.person_ids["specialist"], "xlc", "2025-03-19")]
     page = text(web.get(f"/van-ban/den/{a.incoming}"))
     assert "Đã giao xử lý cho 1 cá nhân trong đơn vị." in page and "second-level" in page
+
+
+def test_without_pdftoppm_there_is_no_preview_and_no_error(web, two_worlds, monkeypatch):
+    from tests.factories import minimal_pdf
+
+    a, _b = two_worlds
+    doc = api.register_incoming(web.rt, a.sandbox_id, a.org, sender_name="Sở Y tế", summary="V/v tiêm chủng",
+                                pdf=minimal_pdf("Khong co anh xem truoc"))["incoming_id"]
+    login(web, a, "leader")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    page = text(web.get(f"/van-ban/den/{doc}"))
+    assert "df-preview" not in page and "Mở tệp PDF" in page
+    resp = web.get(f"/van-ban/den/{doc}/xem-truoc.png")
+    assert resp.status_code == 404 and "Văn bản này không có ảnh xem trước." in text(resp)
