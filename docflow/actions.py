@@ -26,8 +26,8 @@ from sandbox.clock import VN_TZ
 
 from . import rules
 from .errors import DocflowError, DocflowForbidden, DocflowNotFound
-from .models import (Assignment, Comment, DocEvent, DraftVersion, IncomingDoc, Organisation, OutgoingDoc, Person,
-                     Register, RegisterEntry, Unit)
+from .models import (Assignment, Comment, DocEvent, DraftVersion, IncomingDoc, Organisation, OutgoingDoc, PageView,
+                     Person, Register, RegisterEntry, Unit)
 from .rules import nfc
 
 #: Actors that build the world (scenario loader, tests, CLI) rather than play in it.
@@ -893,5 +893,22 @@ def archive(ctx: ActionContext, *, outgoing_id: int) -> dict:
     return {"status": doc.status}
 
 
-__all__ = ["WORLD_ACTORS", "org_signature_inputs", "safe_pdf_name"]
+#: Pages whose opening is recorded (``docflow.viewed``).
+VIEW_PAGES = ("tracking", "report", "incoming_doc", "outgoing_doc")
+
+
+@action("docflow.viewed")
+def viewed(ctx: ActionContext, *, page: str, doc_kind: str | None = None, doc_id: int | None = None) -> dict:
+    """Record that the actor opened a page (the tracking view, a document)."""
+    if page not in VIEW_PAGES:
+        raise DocflowError("Trang không hợp lệ.", f"bad page {page!r}")
+    _actor(ctx)
+    if doc_id is not None:
+        _get(ctx, IncomingDoc if doc_kind == "in" else OutgoingDoc, doc_id, "văn bản")
+    ctx.session.add(PageView(sandbox_id=ctx.sandbox.id, actor=ctx.actor, at=ctx.now, page=page,
+                             doc_kind=doc_kind if doc_id is not None else None, doc_id=doc_id))
+    return {"page": page}
+
+
+__all__ = ["WORLD_ACTORS", "VIEW_PAGES", "org_signature_inputs", "safe_pdf_name"]
 

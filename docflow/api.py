@@ -24,8 +24,8 @@ from sandbox.clock import as_utc
 from .actions import WORLD_ACTORS  # importing it registers the docflow.* actions
 from . import rules, sigcheck
 from .errors import DocflowError, DocflowForbidden, DocflowNotFound
-from .models import (Assignment, Comment, DocEvent, DraftVersion, IncomingDoc, Organisation, OutgoingDoc, Person,
-                     Register, RegisterEntry, Unit)
+from .models import (Assignment, Comment, DocEvent, DraftVersion, IncomingDoc, Organisation, OutgoingDoc, PageView,
+                     Person, Register, RegisterEntry, Unit)
 from .queries import Scoped
 from .render import render_draft
 
@@ -35,14 +35,14 @@ __all__ = [
     # setup
     "use_pki", "create_org", "create_unit", "create_person", "setup_org_token",
     # incoming
-    "register_incoming", "direct", "progress", "mark_read",
+    "register_incoming", "direct", "progress", "mark_read", "record_view",
     # outgoing
     "create_draft", "update_draft", "comment", "submit", "approve", "return_draft", "sign_as_leader",
     "forward_to_clerk", "clerk_refuse", "number", "org_sign", "issue", "archive", "check_upload", "safe_file_name",
     # reads
     "person", "org_of", "organisations", "org_tree", "incoming_list", "outgoing_list", "search", "incoming_doc",
     "outgoing_doc", "tracking", "assignments_of", "signatures_of", "history", "register", "pdf_of", "attachment_of",
-    "leader_check", "tokens_for",
+    "leader_check", "tokens_for", "record_view", "views",
 ]
 
 SYSTEM = "system"
@@ -1005,3 +1005,24 @@ def tokens_for(runtime, sandbox_id: int, address: str) -> list:
     role = "clerk" if p is not None and p.role == "van_thu" else None
     with runtime.db.read() as s:
         return certificates_for(s, sandbox_id, address, role)
+
+
+def record_view(runtime, sandbox_id: int, actor: str, page: str, kind: str | None = None,
+                doc_id: int | None = None) -> None:
+    """Record that ``actor`` opened ``page`` (``tracking`` | ``report`` | ``incoming_doc`` |
+    ``outgoing_doc``, with ``kind`` "in"/"out" and ``doc_id`` for a document): the UI calls it
+    when such a page is shown, so the grader can tell the candidate looked."""
+    _d(runtime, sandbox_id, actor, "docflow.viewed", dict(page=page, doc_kind=kind, doc_id=doc_id))
+
+
+def views(runtime, sandbox_id: int, actor: str | None = None, page: str | None = None) -> list[dict]:
+    """Recorded page openings, oldest first: ``{actor, at, page, doc_kind, doc_id}``."""
+    with runtime.db.read() as s:
+        q = Scoped(s, sandbox_id)
+        where = []
+        if actor:
+            where.append(PageView.actor == actor.strip().lower())
+        if page:
+            where.append(PageView.page == page)
+        return [{"actor": v.actor, "at": as_utc(v.at), "page": v.page, "doc_kind": v.doc_kind, "doc_id": v.doc_id}
+                for v in q.all(PageView, *where, order_by=PageView.id)]

@@ -234,3 +234,19 @@ class DocEvent(Base):
     what: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="")
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class PageView(Base):
+    """A person opened a page that a task may ask about (the tracking view, a document):
+    the grader's evidence that the candidate looked (DOMAIN.md "Status check")."""
+
+    __tablename__ = "docflow_views"
+    __table_args__ = (Index("ix_docflow_views_sb_actor", "sandbox_id", "actor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sandbox_id: Mapped[int] = mapped_column(ForeignKey(_SB, ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    page: Mapped[str] = mapped_column(String(40))
+    doc_kind: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    doc_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -151,3 +151,15 @@ def test_unit_leader_passes_the_unit_assignment_on(dw):
     assert api.incoming_doc(rt, sb, None, doc).status == "in_progress"
     api.progress(rt, sb, dw.a("head"), unit_row, "completed", "Đã báo cáo lãnh đạo.")
     assert api.incoming_doc(rt, sb, None, doc).status == "done"
+
+
+def test_opening_the_tracking_view_is_recorded(dw):
+    rt, sb = dw.rt, dw.sandbox_id
+    doc = an_incoming(dw)
+    api.record_view(rt, sb, dw.a("leader"), "tracking")
+    api.record_view(rt, sb, dw.a("leader"), "incoming_doc", "in", doc)
+    seen = api.views(rt, sb, dw.a("leader"))
+    assert [(v["page"], v["doc_id"]) for v in seen] == [("tracking", None), ("incoming_doc", doc)]
+    assert api.views(rt, sb, page="tracking")[0]["actor"] == dw.a("leader")
+    refused(dw, api.record_view, rt, sb, dw.a("leader"), "admin")
+    refused(dw, api.record_view, rt, sb, dw.a("leader"), "incoming_doc", "in", 99999)
