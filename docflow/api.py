@@ -42,7 +42,7 @@ __all__ = [
     # reads
     "person", "org_of", "organisations", "org_tree", "incoming_list", "outgoing_list", "search", "incoming_doc",
     "outgoing_doc", "tracking", "assignments_of", "signatures_of", "history", "register", "pdf_of", "attachment_of",
-    "leader_check", "tokens_for", "record_view", "views",
+    "leader_check", "tokens_for", "record_view", "views", "report", "LIEN_THONG",
 ]
 
 SYSTEM = "system"
@@ -884,6 +884,11 @@ def incoming_doc(runtime, sandbox_id: int, viewer: str | None, incoming_id: int)
                              history=_events(q, "in", doc.id), my_assignments=[a.id for a in mine])
 
 
+#: Incoming status -> liên thông status code a sender sees (01 đã đến, 03 đã tiếp nhận,
+#: 04 đã phân công, 05 đang xử lý, 06 hoàn thành).
+LIEN_THONG = {"registered": "03", "assigned": "04", "in_progress": "05", "done": "06"}
+
+
 def _signature_records(d: OutgoingDoc) -> list[SignatureRecord]:
     return [SignatureRecord(s.get("role", ""), s.get("field", ""), s.get("signer", ""), s.get("subject", ""),
                             s.get("serial", ""), s.get("fingerprint", ""), s.get("kind"), s.get("holder"),
@@ -907,10 +912,17 @@ def outgoing_doc(runtime, sandbox_id: int, viewer: str | None, outgoing_id: int)
                     for c in q.all(Comment, Comment.outgoing_id == d.id, order_by=Comment.id)]
         sigs = _signature_records(d)
         live = [x for x in sigs if not x.superseded]
+        deliveries = []
+        for x in d.deliveries or []:
+            x = dict(x)
+            inc = q.get(IncomingDoc, x["incoming_id"]) if x.get("incoming_id") else None
+            x["lien_thong"] = (LIEN_THONG[inc.status] if inc is not None else
+                               "01" if x.get("status") == "delivered" else None)
+            deliveries.append(x)
         return _outgoing_row(q, d, {}, OutgoingDetail, org_id=d.org_id, unit_id=d.unit_id, body=list(d.body),
                              addressees=list(d.addressees), signer_title=d.signer_title,
                              recipients=list(d.recipients), attachments=list(d.attachments), version=d.version,
-                             pdf_blob=d.pdf_blob, signatures=sigs, deliveries=list(d.deliveries or []),
+                             pdf_blob=d.pdf_blob, signatures=sigs, deliveries=deliveries,
                              versions=versions, comments=comments, history=_events(q, "out", d.id),
                              forwarded_to_clerk=d.forwarded_to_clerk, layers=len(live))
 
@@ -1026,3 +1038,54 @@ def views(runtime, sandbox_id: int, actor: str | None = None, page: str | None =
             where.append(PageView.page == page)
         return [{"actor": v.actor, "at": as_utc(v.at), "page": v.page, "doc_kind": v.doc_kind, "doc_id": v.doc_id}
                 for v in q.all(PageView, *where, order_by=PageView.id)]
+
+
+@dataclass
+class ReportRow:
+    target_kind: str                   # unit | person
+    target_id: int
+    target_label: str
+    total: int = 0
+    completed_on_time: int = 0
+    completed_late: int = 0
+    in_progress: int = 0               # not completed, deadline not passed (or none)
+    overdue: int = 0                   # not completed, deadline passed
+
+
+def report(runtime, sandbox_id: int, viewer: str, *, year: int | None = None) -> dict:
+    """"Báo cáo tình hình giải quyết văn bản đến": per unit/person with organisation-level
+    assignments of the viewer's organisation (optionally one arrival year), the counts of
+    completed on time / late, in progress and overdue; plus document totals by status."""
+    now = _now(runtime)
+    with runtime.db.read() as s:
+        sq = Scoped(s, sandbox_id)
+        me = _me(sq, viewer)
+        where = [IncomingDoc.org_id == me.org_id]
+        if year:
+            where.append(IncomingDoc.arrival_year == int(year))
+        docs = sq.grouped_count(IncomingDoc, IncomingDoc.status, *where)
+        rows = sq.rows([Assignment.unit_id, Assignment.person_id, Assignment.status, Assignment.deadline,
+                        Assignment.completed_at], [Assignment, IncomingDoc], Assignment.parent_id.is_(None), *where,
+                       join=(IncomingDoc, IncomingDoc.id == Assignment.incoming_id))
+        out: dict[tuple[str, int], ReportRow] = {}
+        for r in rows:
+            key = ("unit", r.unit_id) if r.unit_id is not None else ("person", r.person_id)
+            row = out.get(key)
+            if row is None:
+                target = sq.get(Unit, key[1]) if key[0] == "unit" else sq.get(Person, key[1])
+                row = out[key] = ReportRow(key[0], key[1], target.name if key[0] == "unit" else target.full_name)
+            row.total += 1
+            if r.status == "completed":
+                late = (r.deadline is not None and r.completed_at is not None
+                        and rules.vn_today(as_utc(r.completed_at)) > r.deadline)
+                if late:
+                    row.completed_late += 1
+                else:
+                    row.completed_on_time += 1
+            elif _overdue(r.deadline, r.status, now):
+                row.overdue += 1
+            else:
+                row.in_progress += 1
+        return {"documents": {st: docs.get(st, 0) for st in rules.INCOMING_STATUS},
+                "total": sum(docs.values()),
+                "rows": sorted(out.values(), key=lambda x: (x.target_kind != "unit", x.target_label))}

@@ -163,3 +163,24 @@ def test_opening_the_tracking_view_is_recorded(dw):
     assert api.views(rt, sb, page="tracking")[0]["actor"] == dw.a("leader")
     refused(dw, api.record_view, rt, sb, dw.a("leader"), "admin")
     refused(dw, api.record_view, rt, sb, dw.a("leader"), "incoming_doc", "in", 99999)
+
+
+def test_report_and_lien_thong_codes(dw, clock):
+    from .factories import LEADER_PIN, a_draft
+
+    rt, sb = dw.rt, dw.sandbox_id
+    a, b = an_incoming(dw), an_incoming(dw, "V/v kiểm tra công vụ")
+    ids_a = forward(dw, a)["assignment_ids"]
+    forward(dw, b, [{"unit_id": dw.units["VX"], "role": "xlc", "deadline": "2025-03-15"}])
+    api.progress(rt, sb, dw.a("specialist"), ids_a[0], "completed", "Xong.")
+    clock.set(clock.now().replace(day=17))
+    rep = api.report(rt, sb, dw.a("leader"))
+    assert rep["total"] == 2 and rep["documents"]["done"] == 1 and rep["documents"]["assigned"] == 1
+    vx = next(r for r in rep["rows"] if r.target_label == "Phòng Văn hóa - Xã hội")
+    assert (vx.total, vx.completed_on_time, vx.overdue, vx.in_progress) == (2, 1, 1, 0)
+    # the sender sees the receiving organisation's progress as liên thông codes
+    doc = a_draft(dw, recipients=[{"kind": "org", "id": dw.other_org}, {"kind": "email", "address":
+                                                                          "phongtiepnhan@soxaydung.cantho.gov.vn"}])
+    api.sign_as_leader(rt, sb, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
+    api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
+    assert [x["lien_thong"] for x in api.outgoing_doc(rt, sb, None, doc).deliveries] == ["03", "01"]
