@@ -266,5 +266,114 @@ def scenario_validate(files):
     sys.exit(2 if bad else 0)
 
 
+@main.group("sandbox")
+def sandbox_group():
+    """Sandboxes built from exam sets and drills."""
+
+
+@sandbox_group.command("create")
+@click.option("--scenario", "scenario_ref", required=True, help="Scenario id (see `sandbox scenario list`) or a .yaml file.")
+@click.option("--seed", type=int, required=True, help="The candidate's seed: it draws their task values.")
+@click.option("--name", required=True, help="Sandbox name, e.g. the candidate number.")
+@click.option("--practice", is_flag=True, help="Practice mode: per-criterion feedback on demand.")
+@click.pass_obj
+def sandbox_create(obj: _Ctx, scenario_ref, seed, name, practice):
+    """Build a sandbox from a scenario and a seed; prints the candidate's logins and task sheet."""
+    from scenarios.build import build
+    from scenarios.library import load
+
+    rt = obj.runtime()
+    try:
+        res = build(rt, load(scenario_ref, _check_validator()), seed, name, practice=practice)
+    except SandboxError as e:
+        _fail(e)
+    finally:
+        rt.close()
+    c = res.candidate
+    click.echo(f"Sandbox {res.name}: đề {res.scenario_id}, hạt giống {res.seed}.")
+    click.echo(f"Thí sinh: {c.name} - {c.title}")
+    click.echo(f"  Đăng nhập (web, SMTP, IMAP): {c.address} / mật khẩu: {c.password}")
+    if c.pin:
+        click.echo(f"  Mã PIN thiết bị ký số: {c.pin}")
+    click.echo("Đề bài:")
+    for title, text in res.task_sheet:
+        click.echo(f"  {title}\n    {text}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the score report as JSON (canonical, byte-stable).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), default=None, help="Write the HTML report.")
+@click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False), default=None, help="Write the PDF report.")
+@click.pass_obj
+def grade(obj: _Ctx, name, as_json, html_file, pdf_file):
+    """Grade a sandbox against its scenario's rubric."""
+    from pathlib import Path
+
+    from grader.engine import grade as grade_state
+    from grader.engine import report_json
+    from grader.report import num, report_html, report_pdf
+    from grader.state import SandboxState
+    from scenarios.library import load
+
+    from .sandboxes import find_sandbox
+    rt = obj.runtime()
+    try:
+        with rt.db.read() as s:
+            sb = find_sandbox(s, name)
+        if sb is None:
+            click.echo(f"Lỗi: không có sandbox {name}.", err=True)
+            sys.exit(2)
+        state = SandboxState(rt, sb.id)
+        report = grade_state(state, load(state.scenario_id, _check_validator()).scenario)
+    except SandboxError as e:
+        _fail(e)
+    finally:
+        rt.close()
+    if html_file:
+        Path(html_file).write_text(report_html(report), encoding="utf-8")
+    if pdf_file:
+        Path(pdf_file).write_bytes(report_pdf(report))
+    if as_json:
+        click.echo(report_json(report), nl=False)
+        return
+    verdicts = {"pass": "đạt", "partial": "một phần", "fail": "không đạt", "skipped": "không xét"}
+    for c in report["criteria"]:
+        click.echo(f"{c['id']:<5} {num(c['awarded']):>4}/{num(c['points']):<4} {verdicts[c['verdict']]:<10} {c['message']}")
+    click.echo(f"Tổng: {num(report['total'])}/{num(report['max'])} điểm")
+
+
+@main.group()
+def rubric():
+    """The rubric as published to candidates."""
+
+
+@rubric.command("render")
+@click.argument("scenario_ref")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout for HTML).")
+def rubric_render(scenario_ref, fmt, out_file):
+    """Render a scenario's rubric (no parameters, no answer values) from the file the grader runs."""
+    from pathlib import Path
+
+    from grader.report import rubric_html, rubric_pdf
+    from scenarios.library import load
+
+    try:
+        sc = load(scenario_ref, _check_validator()).scenario
+    except SandboxError as e:
+        _fail(e)
+    if fmt == "html":
+        if out_file:
+            Path(out_file).write_text(rubric_html(sc), encoding="utf-8")
+        else:
+            click.echo(rubric_html(sc), nl=False)
+    else:
+        if not out_file:
+            click.echo("Lỗi: hãy chỉ định tệp PDF bằng --out.", err=True)
+            sys.exit(2)
+        Path(out_file).write_bytes(rubric_pdf(sc))
+
+
 if __name__ == "__main__":
     main()

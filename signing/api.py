@@ -33,6 +33,7 @@ from .attachments import (ATTACHMENT_FIELD, COPY_FIELD, COPY_KINDS, sign_attachm
 from .document import (DATE_FIELD, LEADER_FIELD, NUMBER_FIELD, ORG_FIELD, VN_TZ, Layout, Rect,
                        iso_time, make_draft_pdf, prepare_draft, release, sign_leader)
 from .errors import SigningError
+from .fonts import font_path
 from .files import find_file, record_file
 from .images import seal_png, signature_png
 from .models import SigningToken
@@ -50,7 +51,7 @@ __all__ = [
     "verify_pdf", "Report", "signature_png", "seal_png", "SigningError",
     "record_file", "find_file",
     "Layout", "Rect", "LEADER_FIELD", "ORG_FIELD", "NUMBER_FIELD", "DATE_FIELD",
-    "ATTACHMENT_FIELD", "COPY_FIELD", "COPY_KINDS", "VN_TZ", "iso_time",
+    "ATTACHMENT_FIELD", "COPY_FIELD", "COPY_KINDS", "VN_TZ", "iso_time", "font_path",
 ]
 
 
