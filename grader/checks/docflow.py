@@ -159,3 +159,26 @@ class NumberFormat(Check):
         if not re.fullmatch(r"(0[1-9]|[1-9]\d+)/[A-ZĐ]+(-[A-ZĐ0-9]+)+", d.symbol):
             return Outcome.failed(f"Số, ký hiệu «{d.symbol}» không đúng thể thức.", symbol=d.symbol)
         return Outcome.passed(f"Số, ký hiệu {d.symbol}.", symbol=d.symbol, outgoing_id=d.id)
+
+
+@register
+class Viewed(Check):
+    type = "docflow.viewed"
+    summary_vi = "đã mở trang theo dõi tình hình xử lý (hoặc báo cáo, hoặc chính văn bản) để kiểm tra"
+
+    class Params(Params):
+        doc: str | None = None                      # an incoming document of the world, or any
+        pages: list[Literal["tracking", "report", "incoming_doc"]] = ["tracking", "report", "incoming_doc"]
+
+    def run(self, state, p) -> Outcome:
+        from docflow import api as docflow_api
+
+        doc_id = state.anchor("incoming", p.doc)["incoming_id"] if p.doc else None
+        for v in docflow_api.views(state.runtime, state.sandbox_id, actor=state.candidate_address):
+            if v["page"] not in p.pages:
+                continue
+            if v["page"] == "incoming_doc" and doc_id is not None and v["doc_id"] != doc_id:
+                continue
+            return Outcome.passed("Đã mở trang theo dõi, kiểm tra tình hình xử lý văn bản.",
+                                  page=v["page"], at=v["at"].isoformat())
+        return Outcome.failed("Chưa mở trang theo dõi tình hình xử lý văn bản.")
