@@ -1,166 +1,107 @@
-"""Every shipped full exam set: the golden path through the public APIs scores full marks, an
-untouched sandbox scores 0, and each seeded mistake loses exactly its criterion's points
-with a message that names it."""
+"""Every shipped full exam set (main and backup): the golden path through the public APIs
+scores full marks for two seeds with different task values, an untouched sandbox scores 0,
+and each seeded mistake loses exactly its criterion's points with a message that names it.
+
+The sets share criterion ids (M mail, D routing, S signing, T status, A security), so one
+description per set (:class:`Spec`) drives the same golden path and mistakes for all."""
 from __future__ import annotations
 
 import datetime as dt
-from email.message import EmailMessage
-from email.policy import SMTP
+from dataclasses import dataclass
+from typing import Callable
 
 import pytest
 
-from docflow import api as docflow_api
-from grader.engine import grade
-from grader.state import SandboxState
-from mailserver import api as mail_api
-from sandbox.clock import FixedClock
 from sandbox.errors import SandboxError
-from scenarios.build import build
 from scenarios.library import load
-from signing import api as signing_api
 
-START = dt.datetime(2026, 5, 20, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
-
-
-class Candidate:
-    """Does an exam set's tasks through the public APIs, as the web pages and SMTP would."""
-
-    def __init__(self, runtime, loaded, seed: int, name: str):
-        if not isinstance(runtime.clock, FixedClock):  # the exam happens at START, in-world
-            runtime.clock = runtime.dispatcher.clock = FixedClock(START)
-        self.rt, self.loaded = runtime, loaded
-        self.res = build(runtime, loaded, seed, name, start=START)
-        self.sid = self.res.sandbox_id
-        self.v = self.res.values
-        self.me = self.res.candidate.address
-        with runtime.db.read() as s:
-            self.inst_anchors = __import__("scenarios.build", fromlist=["instance_of"]).instance_of(
-                s, self.sid).anchors
-            self.account = mail_api.account_by_address(s, self.sid, self.me)
-
-    def person(self, pid: str):
-        return next(p for p in self.loaded.scenario.world.people if p.id == pid)
-
-    # -- mail --
-    def inbox_attachment(self, seed_mail: str, name: str) -> bytes:
-        mid = self.inst_anchors["mail"][seed_mail]["message_id"]
-        with mail_api.open_view(self.rt.db, self.account) as view:
-            items, _ = view.items(view.special(None), limit=100)
-            for item, data in items:
-                if data.message_id == mid:
-                    raw = view.raw(data, self.rt.blobs)
-                    from mailserver import mime
-                    for att in mime.body_parts(raw, data.structure)["attachments"]:
-                        if att["filename"] == name:
-                            return mime.part_payload(raw, data.structure, att["part"])
-        raise AssertionError(f"{name} not in {seed_mail}")
-
-    def send(self, to, subject, body, cc=(), attachments=(), extra_rcpts=()):
-        msg = EmailMessage(policy=SMTP)
-        msg["From"] = self.me
-        msg["To"] = ", ".join(to)
-        if cc:
-            msg["Cc"] = ", ".join(cc)
-        msg["Subject"] = subject
-        msg.set_content(body)
-        for name, data in attachments:
-            msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
-        return mail_api.submit(self.rt.dispatcher, self.rt.blobs, self.account, msg.as_bytes(),
-                               list(to) + list(cc) + list(extra_rcpts), via="webmail")
-
-    # -- documents --
-    def incoming_id(self, seed_id: str) -> int:
-        return self.inst_anchors["incoming"][seed_id]["incoming_id"]
-
-    def outgoing_id(self, seed_id: str) -> int:
-        return self.inst_anchors["drafts"][seed_id]["outgoing_id"]
-
-    def unit_id(self, seed_id: str) -> int:
-        return self.inst_anchors["units"][seed_id]
-
-    def token(self, owner_pid: str) -> int:
-        owner = self.person(owner_pid).email.lower()
-        with self.rt.db.read() as s:
-            return next(t.id for t in signing_api.certificates_for(s, self.sid, self.me) if t.owner == owner)
-
-    def grade(self) -> dict:
-        return grade(SandboxState(self.rt, self.sid), self.loaded.scenario)
+from .harness import Candidate, lost
 
 
-# --- thi-2022-de-1 ---------------------------------------------------------------------------
-def _2022_mail(c: Candidate, *, cc=True, cc_in_to=False, attach=True, typo=False):
+@dataclass(frozen=True)
+class Spec:
+    mail_seed: str                      # the inbox mail holding the attachment of task 1
+    cc: str                             # person put in CC in task 1
+    body: str                           # body of the task-1 mail
+    incoming: str                       # the incoming document to route
+    info_unit: str                      # the unit "nhận để biết"
+    units: tuple[str, ...]              # the units a lead may be given to
+    draft: str                          # the draft to sign
+    specialist: str                     # whose certificate is the trap
+    status_to: str                      # who gets the status report
+    status: Callable[[dict], str]       # its body, from the candidate's values
+    phishing: tuple[str, str] | None = None  # (seed mail, IT person) for the 2024 sets
+
+
+SETS = {
+    "thi-2022-de-1": Spec("chi_dao", "chanhvp", "Đề nghị đồng chí chỉ đạo tổng hợp danh sách dự thi.\n",
+                          "kh98", "vp", ("tcbc", "cchc", "ccvc"), "cv_cu_thi", "binh", "chanhvp",
+                          lambda v: "Phòng Công chức - Viên chức đang quá hạn xử lý văn bản này.\n"),
+    "thi-2022-de-2": Spec("chi_dao", "chanhvp", "Đề nghị phòng rà soát, đăng ký công chức tham gia lớp.\n",
+                          "kh135", "vp", ("xdcq", "cchc", "ttr"), "cv_dang_ky", "yen", "chanhvp",
+                          lambda v: "Thanh tra Sở đang quá hạn xử lý văn bản này.\n"),
+}
+
+
+def golden(c: Candidate, spec: Spec, *, cc=True, cc_in_to=False, attach=True, typo=False, two_leads=False,
+           deadline_shift=0, cert=None, forward=True, click=False):
     v = c.v
-    to = [v["recipient"]["email"]]
-    chanh = c.person("chanhvp").email
-    ccs = [chanh] if cc and not cc_in_to else []
+    # task 1: the mail
+    to, ccs = [v["recipient"]["email"]], [c.email(spec.cc)] if cc else []
     if cc_in_to:
-        to.append(chanh)
-    atts = [(v["attachment"], c.inbox_attachment("chi_dao", v["attachment"]))] if attach else []
-    c.send(to, v["subject"]["text"], "Đề nghị đồng chí chỉ đạo tổng hợp danh sách công chức dự thi.\n",
-           cc=ccs, attachments=atts, extra_rcpts=["sonvt.cchc@sonoivu.cantho.gov.vn"] if typo else ())
-
-
-def _2022_route(c: Candidate, *, two_leads=False, deadline_shift=0):
-    v = c.v
+        to, ccs = to + ccs, []
+    atts = [c.attachment_of(spec.mail_seed, v["attachment"])] if attach else []
+    typo_rcpt = [v["recipient"]["email"].replace("@", ".phong@")] if typo else []
+    c.send(to, v["subject"]["text"], spec.body, cc=ccs, attachments=atts, extra_rcpts=typo_rcpt)
+    # task 2: directive and routing
     lead, support = v["routing"]["lead"], v["routing"]["support"]
     deadline = v["deadline"] + dt.timedelta(days=deadline_shift)
-    rows = [{"unit_id": c.unit_id(lead), "role": "xlc", "deadline": deadline},
-            {"unit_id": c.unit_id(support), "role": "ph", "deadline": deadline},
-            {"unit_id": c.unit_id("vp"), "role": "db"}]
+    rows = [(lead, "xlc", deadline), (support, "ph", deadline), (spec.info_unit, "db", None)]
     if two_leads:
         # The software refuses a second lead; the candidate then gives the lead to the wrong unit.
-        spare = ({"tcbc", "cchc", "ccvc"} - {lead, support}).pop()
+        spare = sorted(set(spec.units) - {lead, support})[0]
         with pytest.raises(SandboxError) as refused:
-            docflow_api.direct(c.rt, c.sid, c.me, c.incoming_id("kh98"), "Giao các phòng.",
-                               rows + [{"unit_id": c.unit_id(spare), "role": "xlc", "deadline": deadline}])
+            c.direct(spec.incoming, "Giao các phòng.", rows + [(spare, "xlc", deadline)])
         assert "xử lý chính" in refused.value.message_vi
-        rows[0]["unit_id"] = c.unit_id(spare)
-    docflow_api.direct(c.rt, c.sid, c.me, c.incoming_id("kh98"), "Giao các phòng triển khai theo Kế hoạch.", rows)
-
-
-def _2022_sign(c: Candidate, *, cert="candidate", forward=True):
-    oid = c.outgoing_id("cv_cu_thi")
-    pin = c.person(cert).pin
-    docflow_api.sign_as_leader(c.rt, c.sid, c.me, oid, c.token(cert), pin)
-    if forward:
-        docflow_api.forward_to_clerk(c.rt, c.sid, c.me, oid)
-
-
-def _2022_status(c: Candidate):
-    c.send([c.person("chanhvp").email], "Tình hình xử lý văn bản 1520/UBND-KT",
-           "Phòng Công chức - Viên chức đang quá hạn xử lý văn bản này.\n")
-
-
-def golden_2022(c: Candidate, **mistakes):
-    _2022_mail(c, **{k: v for k, v in mistakes.items() if k in ("cc", "cc_in_to", "attach", "typo")})
-    _2022_route(c, **{k: v for k, v in mistakes.items() if k in ("two_leads", "deadline_shift")})
-    _2022_sign(c, **{k: v for k, v in mistakes.items() if k in ("cert", "forward")})
-    _2022_status(c)
-
-
-EXAMS = {"thi-2022-de-1": golden_2022}
+        rows[0] = (spare, "xlc", deadline)
+    c.direct(spec.incoming, "Giao các đơn vị triển khai, báo cáo đúng hạn.", rows)
+    # task 3: sign with one's own certificate, forward to the clerk
+    c.sign(spec.draft, cert, forward=forward)
+    # task 4: the status check, reported by mail
+    c.send([c.email(spec.status_to)], "Tình hình xử lý văn bản", spec.status(v))
+    # 2024: the phishing mail, reported to IT without opening it
+    if spec.phishing:
+        seed, it = spec.phishing
+        if click:
+            c.click_link(seed)
+        s = c.seed(seed)
+        c.send([c.email(it)], f"Báo cáo thư lừa đảo: {s['subject']}",
+               f"Hộp thư của tôi nhận thư đáng ngờ từ {s['from']}, tiêu đề «{s['subject']}». "
+               "Tôi chưa mở liên kết, tệp đính kèm. Đề nghị kiểm tra, ngăn chặn.\n")
 
 
 @pytest.fixture(scope="module")
 def loaded_sets():
-    return {sid: load(sid) for sid in EXAMS}
+    return {sid: load(sid) for sid in SETS}
 
 
-@pytest.mark.parametrize("exam", sorted(EXAMS))
+@pytest.mark.parametrize("exam", sorted(SETS))
 def test_untouched_scores_zero_golden_path_full_marks(runtime, loaded_sets, exam):
     loaded = loaded_sets[exam]
     idle = Candidate(runtime, loaded, 11, "idle")
     assert idle.grade()["total"] == 0
+    values = []
     for seed in (1, 2):  # two seeds: different task values, both reach full marks
         c = Candidate(runtime, loaded, seed, f"gold{seed}")
-        EXAMS[exam](c)
+        golden(c, SETS[exam])
         report = c.grade()
-        lost = [(r["id"], r["message"], r.get("detail")) for r in report["criteria"] if r["verdict"] != "pass"]
-        assert report["total"] == loaded.scenario.points, lost
+        assert report["total"] == loaded.scenario.points, lost(report)
+        values.append(c.v)
+    assert values[0] != values[1]
 
 
-MISTAKES_2022 = [
-    ("specialist_certificate", {"cert": "binh"}, ["S1"], "Trần Thị Bình"),
+MISTAKES = [
+    ("specialist_certificate", {"cert": "specialist"}, ["S1"], "{specialist}"),
     ("no_second_layer", {"forward": False}, ["S3"], "chưa được chuyển văn thư"),
     ("cc_missing", {"cc": False}, ["M2"], "Chưa đồng gửi"),
     ("cc_put_in_to", {"cc_in_to": True}, ["M2"], "ô Đến (To)"),
@@ -168,18 +109,22 @@ MISTAKES_2022 = [
     ("two_leads_then_wrong_lead", {"two_leads": True}, ["D2"], "Chưa giao đúng một đơn vị xử lý chính"),
     ("wrong_deadline", {"deadline_shift": 1}, ["D5"], "Hạn xử lý của đơn vị chủ trì chưa đúng"),
     ("mail_to_a_bounce", {"typo": True}, ["M6"], "người ngoài yêu cầu"),
+    ("phishing_link_clicked", {"click": True}, ["A1"], "bấm vào liên kết"),
 ]
+CASES = [(exam, *m) for exam in sorted(SETS) for m in MISTAKES if m[0] != "phishing_link_clicked" or SETS[exam].phishing]
 
 
-@pytest.mark.parametrize("name,mistake,lost_ids,words", MISTAKES_2022, ids=[m[0] for m in MISTAKES_2022])
-def test_2022_each_mistake_loses_exactly_its_criterion(sqlite_runtime, loaded_sets, name, mistake, lost_ids, words):
-    loaded = loaded_sets["thi-2022-de-1"]
+@pytest.mark.parametrize("exam,name,mistake,lost_ids,words", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_each_mistake_loses_exactly_its_criterion(sqlite_runtime, loaded_sets, exam, name, mistake, lost_ids, words):
+    loaded, spec = loaded_sets[exam], SETS[exam]
+    if mistake.get("cert") == "specialist":
+        mistake = {"cert": spec.specialist}
+        words = next(p.name for p in loaded.scenario.world.people if p.id == spec.specialist)
     c = Candidate(sqlite_runtime, loaded, 5, name)
-    golden_2022(c, **mistake)
+    golden(c, spec, **mistake)
     report = c.grade()
     failed = [r for r in report["criteria"] if r["verdict"] != "pass"]
-    assert [r["id"] for r in failed] == lost_ids, [(r["id"], r["message"], r.get("detail")) for r in failed]
-    lost = sum(r["points"] for r in failed)
-    assert report["total"] == loaded.scenario.points - lost
+    assert [r["id"] for r in failed] == lost_ids, lost(report)
+    assert report["total"] == loaded.scenario.points - sum(r["points"] for r in failed)
     text = " ".join(f"{r['message']} {r.get('detail', '')}" for r in failed)
     assert words in text, text
