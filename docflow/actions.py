@@ -665,8 +665,12 @@ def _unit_code(ctx: ActionContext, doc: OutgoingDoc) -> str | None:
 def _number(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str, number: int | None) -> None:
     today = rules.vn_today(ctx.now)
     unit_code = _unit_code(ctx, doc)
-    n, sym = _take_number(ctx, org, "di", today.year, "out", doc.id,
-                          lambda k: rules.symbol(k, doc.type_code, org.code, unit_code), number)
+    if doc.number is not None and doc.year == today.year and number in (None, doc.number):
+        # numbered before, sent back, forwarded again: it keeps its number (never given to another)
+        n, sym = doc.number, doc.symbol
+    else:
+        n, sym = _take_number(ctx, org, "di", today.year, "out", doc.id,
+                              lambda k: rules.symbol(k, doc.type_code, org.code, unit_code), number)
     doc.number, doc.year, doc.symbol, doc.issued_date = n, today.year, sym, today
     doc.status, doc.updated_at = "numbered", ctx.now
     _event(ctx, "out", doc.id, f"Cấp số {sym}, {rules.date_line(org.place, today)}", "numbered", actor=clerk)
@@ -676,7 +680,7 @@ def _number(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str,
 def clerk_refuse(ctx: ActionContext, *, outgoing_id: int, reason: str) -> dict:
     doc, org = _outgoing(ctx, outgoing_id)
     _require_clerk(ctx, org, "trả lại văn bản cho lãnh đạo")
-    _need(doc, ("at_clerk",), "trả lại văn bản")
+    _need(doc, ("at_clerk", "numbered"), "trả lại văn bản")
     if not nfc(reason):
         raise DocflowError("Hãy nhập lý do trả lại.", "empty reason")
     _refuse_at_clerk(ctx, doc, ctx.actor, nfc(reason))

@@ -196,3 +196,22 @@ def test_lists_and_boxes(dw):
     found = api.search(rt, sb, dw.a("clerk"), "01/UBND")
     assert [r.id for r in found["outgoing"]] == [a]
     assert api.outgoing_list(rt, sb, dw.a("clerk"), box="da_phat_hanh").counts["da_phat_hanh"] == 1
+
+
+def test_clerk_sends_back_after_numbering_and_the_number_stays_with_the_document(dw_person_clerk):
+    w = dw_person_clerk
+    rt, sb = w.rt, w.sandbox_id
+    doc, other = a_draft(w), a_draft(w)
+    api.forward_to_clerk(rt, sb, w.a("leader"), doc)          # unsigned: the clerk notices after numbering
+    assert api.number(rt, sb, w.a("clerk"), doc)["symbol"] == "01/UBND-VX"
+    api.clerk_refuse(rt, sb, w.a("clerk"), doc, "Lãnh đạo chưa ký số dự thảo.")
+    d = api.outgoing_doc(rt, sb, w.a("leader"), doc)
+    assert d.status == "approved" and d.clerk_refusal == "Lãnh đạo chưa ký số dự thảo."
+    api.sign_as_leader(rt, sb, w.a("leader"), other, w.tokens["leader"], LEADER_PIN)
+    api.forward_to_clerk(rt, sb, w.a("leader"), other)
+    assert api.number(rt, sb, w.a("clerk"), other)["symbol"] == "02/UBND-VX"
+    api.sign_as_leader(rt, sb, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
+    api.forward_to_clerk(rt, sb, w.a("leader"), doc)
+    assert api.number(rt, sb, w.a("clerk"), doc)["symbol"] == "01/UBND-VX"
+    refused(w, api.number, rt, sb, w.a("clerk"), other, number=1, contains="Không thể cấp số")
+    assert [e["number"] for e in api.register(rt, sb, w.org, "di", 2025)] == [1, 2]
