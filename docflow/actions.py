@@ -232,6 +232,28 @@ def register_incoming(ctx: ActionContext, *, org_id: int, sender_name: str, summ
     return {"incoming_id": doc.id, "arrival_number": doc.arrival_number}
 
 
+@action("docflow.reject_incoming")
+def reject_incoming(ctx: ActionContext, *, incoming_id: int, reason: str) -> dict:
+    doc = _get(ctx, IncomingDoc, incoming_id, "văn bản đến")
+    org = _get(ctx, Organisation, doc.org_id, "cơ quan")
+    _require_clerk(ctx, org, "trả lại văn bản đến")
+    if doc.status != "registered":
+        raise DocflowError("Chỉ trả lại được văn bản đến chưa được chuyển xử lý (trạng thái hiện tại: "
+                           f"«{rules.INCOMING_STATUS[doc.status]}»).", f"reject in status {doc.status}")
+    reason = nfc(reason)
+    if not reason:
+        raise DocflowError("Hãy nhập lý do trả lại văn bản.", "empty reason")
+    doc.status, doc.rejected_reason = "rejected", reason
+    _event(ctx, "in", doc.id, f"Trả lại văn bản cho {doc.sender_name}: {reason}", "rejected")
+    if doc.source_outgoing_id is not None:
+        out = ctx.session.get(OutgoingDoc, doc.source_outgoing_id)
+        if out is not None and out.sandbox_id == ctx.sandbox.id:
+            out.deliveries = [{**d, "status": "rejected", "reason": reason} if d.get("incoming_id") == doc.id else d
+                              for d in out.deliveries]
+            _event(ctx, "out", out.id, f"{org.name} trả lại văn bản: {reason}", out.status)
+    return {"status": doc.status}
+
+
 def _target(ctx: ActionContext, org: Organisation, row: dict) -> tuple[int | None, int | None, str]:
     unit_id, person_id = row.get("unit_id"), row.get("person_id")
     if (unit_id is None) == (person_id is None):

@@ -35,7 +35,7 @@ __all__ = [
     # setup
     "use_pki", "create_org", "create_unit", "create_person", "setup_org_token",
     # incoming
-    "register_incoming", "direct", "progress", "mark_read", "record_view",
+    "register_incoming", "reject_incoming", "direct", "progress", "mark_read", "record_view",
     # outgoing
     "create_draft", "update_draft", "comment", "submit", "approve", "return_draft", "sign_as_leader",
     "forward_to_clerk", "clerk_refuse", "number", "org_sign", "issue", "archive", "check_upload", "safe_file_name",
@@ -213,6 +213,12 @@ def register_incoming(runtime, sandbox_id: int, org_id: int, *, sender_name: str
 
 def _iso(d) -> str | None:
     return d.isoformat() if isinstance(d, date) else d
+
+
+def reject_incoming(runtime, sandbox_id: int, actor: str, incoming_id: int, reason: str) -> dict:
+    """The clerk returns a registered document to its sender (not for this organisation,
+    invalid...): status ``rejected``; an in-world sender sees liên thông 02 and the reason."""
+    return _d(runtime, sandbox_id, actor, "docflow.reject_incoming", dict(incoming_id=incoming_id, reason=reason))
 
 
 def direct(runtime, sandbox_id: int, actor: str, incoming_id: int, directive: str, assignments: list[dict]) -> dict:
@@ -565,6 +571,7 @@ class IncomingDetail(IncomingRow):
     directive_by: str = ""
     directive_at: datetime | None = None
     source_outgoing_id: int | None = None
+    rejected_reason: str = ""
     assignments: list[AssignmentInfo] = field(default_factory=list)
     history: list[EventInfo] = field(default_factory=list)
     my_assignments: list[int] = field(default_factory=list)
@@ -879,14 +886,14 @@ def incoming_doc(runtime, sandbox_id: int, viewer: str | None, incoming_id: int)
                              pdf_blob=doc.pdf_blob, attachments=list(doc.attachments or []), directive=doc.directive,
                              directive_by=doc.directive_by,
                              directive_at=as_utc(doc.directive_at) if doc.directive_at else None,
-                             source_outgoing_id=doc.source_outgoing_id,
+                             source_outgoing_id=doc.source_outgoing_id, rejected_reason=doc.rejected_reason,
                              assignments=[_assignment_info(q, a, now) for a in asg],
                              history=_events(q, "in", doc.id), my_assignments=[a.id for a in mine])
 
 
-#: Incoming status -> liên thông status code a sender sees (01 đã đến, 03 đã tiếp nhận,
-#: 04 đã phân công, 05 đang xử lý, 06 hoàn thành).
-LIEN_THONG = {"registered": "03", "assigned": "04", "in_progress": "05", "done": "06"}
+#: Incoming status -> liên thông status code a sender sees (01 đã đến, 02 từ chối, 03 đã
+#: tiếp nhận, 04 đã phân công, 05 đang xử lý, 06 hoàn thành).
+LIEN_THONG = {"registered": "03", "assigned": "04", "in_progress": "05", "done": "06", "rejected": "02"}
 
 
 def _signature_records(d: OutgoingDoc) -> list[SignatureRecord]:

@@ -100,7 +100,8 @@ class RegisterEntry(Base):
 
 
 class IncomingDoc(Base):
-    """A văn bản đến of ``org_id``. ``status``: registered | assigned | in_progress | done."""
+    """A văn bản đến of ``org_id``. ``status``: registered | assigned | in_progress | done, or
+    rejected (returned to the sender by the clerk)."""
 
     __tablename__ = "docflow_incoming"
     __table_args__ = (Index("ix_docflow_incoming_sb_org", "sandbox_id", "org_id"),)
@@ -125,6 +126,7 @@ class IncomingDoc(Base):
     directive_by: Mapped[str] = mapped_column(String(320), default="")
     directive_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     source_outgoing_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rejected_reason: Mapped[str] = mapped_column(Text, default="")
     to_unit_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # delivered to a unit (internal)
     registered_by: Mapped[str] = mapped_column(String(320), default="")
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,6 +18,7 @@ INCOMING_STATUS = {
     "assigned": "Đã phân công",       # 04
     "in_progress": "Đang xử lý",      # 05
     "done": "Đã xử lý",               # 06
+    "rejected": "Đã trả lại",         # 02 (returned to the sender)
 }
 ASSIGNMENT_ROLES = {"xlc": "Xử lý chính", "ph": "Phối hợp", "db": "Nhận để biết"}
 ASSIGNMENT_STATUS = {"unread": "Chưa đọc", "read": "Đã đọc", "processing": "Đang xử lý",

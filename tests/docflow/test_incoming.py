@@ -184,3 +184,22 @@ def test_report_and_lien_thong_codes(dw, clock):
     api.sign_as_leader(rt, sb, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
     api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
     assert [x["lien_thong"] for x in api.outgoing_doc(rt, sb, None, doc).deliveries] == ["03", "01"]
+
+
+def test_clerk_returns_a_document_to_an_in_world_sender(dw):
+    from .factories import LEADER_PIN, OTHER_CLERK, a_draft
+
+    rt, sb = dw.rt, dw.sandbox_id
+    doc = a_draft(dw, recipients=[{"kind": "org", "id": dw.other_org}])
+    api.sign_as_leader(rt, sb, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
+    api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
+    inc = api.incoming_list(rt, sb, OTHER_CLERK).items[0].id
+    refused(dw, api.reject_incoming, rt, sb, dw.a("clerk"), inc, "Không đúng thẩm quyền", exc=Forbidden)
+    refused(dw, api.reject_incoming, rt, sb, OTHER_CLERK, inc, " ", contains="lý do")
+    api.reject_incoming(rt, sb, OTHER_CLERK, inc, "Văn bản không thuộc thẩm quyền giải quyết của Sở.")
+    got = api.incoming_doc(rt, sb, OTHER_CLERK, inc)
+    assert got.status == "rejected" and got.status_label == "Đã trả lại"
+    out = api.outgoing_doc(rt, sb, dw.a("leader"), doc)
+    assert [(x["status"], x["lien_thong"]) for x in out.deliveries] == [("rejected", "02")]
+    assert "trả lại văn bản: Văn bản không thuộc thẩm quyền" in out.history[-1].what
+    refused(dw, api.reject_incoming, rt, sb, OTHER_CLERK, inc, "lần nữa", contains="Chỉ trả lại được")
