@@ -28,6 +28,7 @@ class SandboxState:
                 raise NotFound("Sandbox này không được tạo từ một đề thi nên không chấm được.",
                                f"sandbox {sandbox_id} has no scenario instance")
             self.scenario_id = inst.scenario_id
+            self.scenario_ref = inst.source or inst.scenario_id   # what scenarios.library.load takes
             self.seed = inst.seed
             self.values: dict[str, Any] = from_json(inst.values)
             self.start: dt.datetime = inst.start

@@ -34,7 +34,8 @@ def authenticate(session: Session, secret: str, login: str, password: str) -> Ac
     login = unicodedata.normalize("NFC", (login or "").strip())
     if not login or not password or len(login) > 420 or len(password) > 1024:
         return None
-    q = select(MailAccount, Sandbox.name).join(Sandbox, Sandbox.id == MailAccount.sandbox_id)
+    q = (select(MailAccount, Sandbox.name).join(Sandbox, Sandbox.id == MailAccount.sandbox_id)
+         .where(Sandbox.archived_at.is_(None)))
     if "/" in login:
         sandbox_name, address = login.split("/", 1)
         q = q.where(Sandbox.name == sandbox_name, MailAccount.address == address.lower())

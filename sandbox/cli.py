@@ -325,7 +325,7 @@ def grade(obj: _Ctx, name, as_json, html_file, pdf_file):
             click.echo(f"Lỗi: không có sandbox {name}.", err=True)
             sys.exit(2)
         state = SandboxState(rt, sb.id)
-        report = grade_state(state, load(state.scenario_id, _check_validator()).scenario)
+        report = grade_state(state, load(state.scenario_ref, _check_validator()).scenario)
     except SandboxError as e:
         _fail(e)
     finally:

@@ -31,3 +31,16 @@ def get_or_create_sandbox(db: Database, clock: Clock, name: str, *, title: str =
 
 def find_sandbox(session: Session, name: str) -> Sandbox | None:
     return session.scalar(select(Sandbox).where(Sandbox.name == name))
+
+
+def archive_sandbox(db: Database, clock: Clock, sandbox_id: int) -> str:
+    """Set a sandbox aside (a trainee's "Làm lại"): renamed ``<name>~<n>`` so its name is free
+    for a fresh build, marked archived so nobody logs into it again; its log and state stay."""
+    with db.write() as s:
+        sb = s.get(Sandbox, sandbox_id)
+        if sb is None:
+            raise SandboxError("Không tìm thấy sandbox.", f"sandbox {sandbox_id}")
+        base = sb.name.split("~", 1)[0]
+        n = 1 + len(s.scalars(select(Sandbox.id).where(Sandbox.name.like(base + "~%"))).all())
+        sb.name, sb.archived_at = f"{base}~{n}", clock.now()
+        return sb.name

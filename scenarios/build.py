@@ -24,11 +24,12 @@ from mailserver import api as mail_api
 from sandbox.actions import ActionContext, action
 from sandbox.clock import VN_TZ, as_utc
 from sandbox.errors import SandboxError
+from sandbox.models import Sandbox
 from sandbox.sandboxes import find_sandbox, get_or_create_sandbox
 from signing import api as signing_api
 
 from . import templates
-from .library import Loaded
+from .library import LIBRARY, Loaded, load
 from .models import ScenarioInstance
 from .build_helpers import attachment_bytes
 from .variants import context, draw
@@ -200,17 +201,17 @@ def build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime |
 
     sheet = [(templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks]
     d.dispatch(sandbox_id, actor, "scenario.instantiate", {
-        "scenario_id": loaded.id, "title": sc.title, "seed": seed, "values": to_json(values),
+        "scenario_id": loaded.id, "source": "" if loaded.path.parent == LIBRARY else str(loaded.path.resolve()), "title": sc.title, "seed": seed, "values": to_json(values),
         "start": start.isoformat(), "candidate": cand.id, "candidate_address": cand.email.lower(),
         "anchors": anchors, "rubric_version": sc.rubric.version, "practice": practice})
     return BuildResult(sandbox_id, sid_name, loaded.id, seed, values, logins[cand.id], sheet)
 
 
 @action("scenario.instantiate")
-def instantiate(ctx: ActionContext, *, scenario_id: str, title: str, seed: int, values: dict, start: str,
+def instantiate(ctx: ActionContext, *, scenario_id: str, title: str, source: str = "", seed: int, values: dict, start: str,
                 candidate: str, candidate_address: str, anchors: dict, rubric_version: int,
                 practice: bool = False) -> dict:
-    inst = ScenarioInstance(sandbox_id=ctx.sandbox.id, scenario_id=scenario_id, title=title, seed=seed,
+    inst = ScenarioInstance(sandbox_id=ctx.sandbox.id, scenario_id=scenario_id, source=source, title=title, seed=seed,
                             values=values, start=dt.datetime.fromisoformat(start), candidate=candidate,
                             candidate_address=candidate_address, anchors=anchors,
                             rubric_version=rubric_version, practice=practice, created_at=ctx.now)
@@ -223,5 +224,24 @@ def instance_of(session, sandbox_id: int) -> ScenarioInstance | None:
     return session.scalar(select(ScenarioInstance).where(ScenarioInstance.sandbox_id == sandbox_id))
 
 
-__all__ = ["build", "BuildResult", "Login", "derive_password", "instance_of", "to_json", "from_json",
+__all__ = ["build", "restart", "BuildResult", "Login", "derive_password", "instance_of", "to_json", "from_json",
            "attachment_bytes"]
+
+
+def restart(runtime, sandbox_id: int, *, actor: str = "system") -> BuildResult:
+    """"Làm lại" for a practice sandbox: set the current one aside (kept, archived) and build
+    the same scenario with the same seed under the same name, so the trainee's logins stay
+    the same and the task starts again from its initial state."""
+    from sandbox.sandboxes import archive_sandbox
+
+    with runtime.db.read() as s:
+        inst = instance_of(s, sandbox_id)
+        sb_name = s.get(Sandbox, sandbox_id).name
+    if inst is None:
+        raise SandboxError("Sandbox này không được tạo từ một đề nên không làm lại được.",
+                           f"sandbox {sandbox_id} has no instance")
+    if not inst.practice:
+        raise SandboxError("Chỉ bài luyện tập mới được làm lại.", f"sandbox {sandbox_id} is not practice")
+    loaded = load(inst.source or inst.scenario_id)
+    archive_sandbox(runtime.db, runtime.clock, sandbox_id)
+    return build(runtime, loaded, inst.seed, sb_name, practice=True, actor=actor)

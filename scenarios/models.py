@@ -16,6 +16,7 @@ class ScenarioInstance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sandbox_id: Mapped[int] = mapped_column(ForeignKey("sandboxes.id", ondelete="CASCADE"), unique=True)
     scenario_id: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(1000), default="")  # the file, when not from the library
     title: Mapped[str] = mapped_column(String(300))
     seed: Mapped[int] = mapped_column(Integer)
     values: Mapped[dict] = mapped_column(JSON)        # variant values, JSON form (dates ISO)

@@ -31,7 +31,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.extensions["sandbox_runtime"] = runtime
     csrf.init_app(app)
 
-    from . import auth
+    from . import auth, tasks
     from mailserver.webmail import bp as webmail_bp
     from signing.web import bp as signing_bp
     from docflow.web import bp as docflow_bp
@@ -40,6 +40,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.register_blueprint(webmail_bp, url_prefix="/mail")
     app.register_blueprint(signing_bp, url_prefix="/ky-so")
     app.register_blueprint(docflow_bp, url_prefix="/van-ban")
+    app.register_blueprint(tasks.bp)
     auth.init_app(app)
 
     app.add_template_filter(vnformat.number, "vn_number")
@@ -51,6 +52,15 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
 
     @app.get("/")
     def index():
+        """A candidate starts at the task sheet; anyone else at the mailbox."""
+        from flask import g
+
+        from scenarios.build import instance_of
+        if g.get("account") is not None:
+            with runtime.db.read() as s:
+                inst = instance_of(s, g.account.sandbox_id)
+                if inst is not None and inst.candidate_address == g.account.address:
+                    return redirect(url_for("tasks.index"))
         return redirect(url_for("webmail.index"))
 
     @app.after_request

@@ -60,7 +60,7 @@ def login():
                 session["account_id"] = ref.id
                 session["sandbox_id"] = ref.sandbox_id
                 session.permanent = False
-                return redirect(_safe_next(request.args.get("next")) or url_for("webmail.index"))
+                return redirect(_safe_next(request.args.get("next")) or url_for("index"))
     return render_template("auth/login.html", error=error, login_name=login_name), (200 if error is None else 401)
 
 

@@ -1,0 +1,88 @@
+"""The candidate's task sheet ("Đề bài") and, in practice mode, "Kiểm tra" (per-criterion
+feedback now, with the evidence) and "Làm lại" (start the drill again from its initial
+state). Composition layer: it may use scenarios and the grader."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, session, url_for
+
+from sandbox.errors import Forbidden
+from sandbox.webkit import current_runtime, login_required
+
+bp = Blueprint("tasks", __name__)
+
+
+def _instance():
+    from scenarios.build import instance_of
+
+    with current_runtime().db.read() as s:
+        inst = instance_of(s, g.account.sandbox_id)
+        if inst is not None:
+            s.expunge(inst)
+        return inst
+
+
+def _sheet(inst):
+    from scenarios import templates
+    from scenarios.build import from_json
+    from scenarios.library import load
+    from scenarios.variants import context
+    from grader.state import SandboxState
+
+    sc = load(inst.source or inst.scenario_id).scenario
+    ctx = context(sc, from_json(inst.values), SandboxState(current_runtime(), g.account.sandbox_id).start_date)
+    return sc, [(templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks]
+
+
+@bp.get("/de-bai")
+@login_required
+def index():
+    """Đề bài của thí sinh."""
+    inst = _instance()
+    if inst is None:
+        return render_template("tasks/sheet.html", inst=None, sheet=[], sc=None, report=None)
+    if inst.candidate_address != g.account.address:
+        return render_template("tasks/sheet.html", inst=None, sheet=[], sc=None, report=None, not_candidate=True)
+    sc, sheet = _sheet(inst)
+    return render_template("tasks/sheet.html", inst=inst, sc=sc, sheet=sheet, report=None)
+
+
+def _practice_instance():
+    inst = _instance()
+    if inst is None or inst.candidate_address != g.account.address:
+        abort(404)
+    if not inst.practice:
+        raise Forbidden("Chức năng này chỉ dùng khi luyện tập; bài thi được chấm sau khi kết thúc.",
+                        "not a practice sandbox")
+    return inst
+
+
+@bp.post("/de-bai/kiem-tra")
+@login_required
+def check():
+    """Kiểm tra: chấm ngay và hiện nhận xét từng tiêu chí (chế độ luyện tập)."""
+    from grader.engine import grade
+    from grader.state import SandboxState
+
+    inst = _practice_instance()
+    sc, sheet = _sheet(inst)
+    report = grade(SandboxState(current_runtime(), g.account.sandbox_id), sc)
+    return render_template("tasks/sheet.html", inst=inst, sc=sc, sheet=sheet, report=report)
+
+
+@bp.post("/de-bai/lam-lai")
+@login_required
+def restart():
+    """Làm lại từ đầu (chế độ luyện tập): bài cũ được lưu lại, bài mới như lúc bắt đầu."""
+    from mailserver.api import account_by_address
+    from scenarios.build import restart as rebuild
+
+    _practice_instance()
+    rt = current_runtime()
+    address = g.account.address
+    res = rebuild(rt, g.account.sandbox_id, actor=address)
+    with rt.db.read() as s:
+        ref = account_by_address(s, res.sandbox_id, address)
+    session.clear()
+    session["account_id"], session["sandbox_id"] = ref.id, ref.sandbox_id
+    flash("Đã làm lại từ đầu: mọi thao tác trước đó được lưu riêng, bài làm mới như lúc bắt đầu.", "info")
+    return redirect(url_for("tasks.index"))
