@@ -13,7 +13,7 @@ from functools import wraps
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from docflow import api
@@ -234,6 +234,17 @@ def search():
     return render_template("docflow/search.html", q=q, found=found, section="tim_kiem")
 
 
+def _record_view(page: str, kind: str | None = None, doc_id: int | None = None) -> None:
+    """Record the first opening of a page in this login session (the grader's evidence that
+    the candidate looked at the tracking view or the document)."""
+    key = f"{page}:{kind or ''}:{doc_id or ''}"
+    seen = session.get("df_views", [])
+    if key in seen:
+        return
+    api.record_view(_rt(), _sid(), _me(), page, kind, doc_id)
+    session["df_views"] = (seen + [key])[-200:]
+
+
 @bp.get("/theo-doi")
 @docflow_page
 def tracking():
@@ -241,6 +252,7 @@ def tracking():
     q = _query()
     only_overdue = request.args.get("qua_han") == "1"
     rows = api.tracking(_rt(), _sid(), _me(), only_overdue=only_overdue, q=q or None)
+    _record_view("tracking")
     return render_template("docflow/tracking.html", rows=rows, q=q, only_overdue=only_overdue, section="theo_doi")
 
 
@@ -302,6 +314,7 @@ def incoming(doc_id: int):
     if any(a.id in d.my_assignments and a.status == "unread" for a in d.assignments):
         api.mark_read(_rt(), _sid(), _me(), doc_id)
         d = _incoming(doc_id)
+    _record_view("incoming_doc", "in", doc_id)
     return _incoming_page(d)
 
 
