@@ -15,6 +15,11 @@ from sandbox.clock import FixedClock
 from scenarios.build import build, instance_of
 from signing import api as signing_api
 
+# Python's header folder drops the space between two encoded words of a long Vietnamese
+# subject ("hưởng ứng Ngày" comes back as "hưởng ứngNgày"); headers up to 998 characters are
+# not folded, which sidesteps it (the webmail's compose has the same problem: see the report).
+POLICY = SMTP.clone(max_line_length=998)
+
 START = dt.datetime(2026, 5, 20, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
 
@@ -64,7 +69,7 @@ class Candidate:
             "account_id": self.account.id, "item_id": item_id, "kind": "link", "target": url})
 
     def send(self, to, subject, body, cc=(), bcc=(), attachments=(), extra_rcpts=(), reply_to_seed=None):
-        msg = EmailMessage(policy=SMTP)
+        msg = EmailMessage(policy=POLICY)
         msg["From"] = self.me
         msg["To"] = ", ".join(to)
         if cc:
