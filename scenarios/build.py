@@ -142,7 +142,8 @@ def build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime |
         if p.certificate:
             unit = units[p.unit].name if p.unit else None
             bundles[p.id] = pki.issue_personal(p.name, title=p.title, unit=unit, organisation=orgs[p.org].name,
-                                               email=p.email.lower(), locality=orgs[p.org].place)
+                                               email=p.email.lower(), locality=orgs[p.org].place,
+                                               serial_salt=sid_name)
             signing_api.provision(d, sandbox_id, p.email.lower(), bundles[p.id], p.pin,
                                   label=f"Chứng thư số của {p.name}", actor=actor)
     for t in sc.world.extra_tokens:

@@ -37,7 +37,8 @@ def build(runtime, sandbox_id: int, loaded, ctx: dict, start: dt.datetime, ancho
         clerk = next((p for p in sc.world.people if p.org == o.id and p.role == "van_thu"), None)
         if clerk is None or o.clerk == "none":
             continue
-        bundle = pki.issue_organisation(o.name, parent=o.parent, locality=o.place, email=o.email or None)
+        bundle = pki.issue_organisation(o.name, parent=o.parent, locality=o.place, email=o.email or None,
+                                        serial_salt=loaded.id + ":" + _sandbox_name(runtime, sandbox_id))
         docflow_api.setup_org_token(runtime, sandbox_id, org_ids[o.id], bundle, clerk.pin,
                                     clerk_address=clerk.email.lower(), npc=o.clerk == "auto", actor=actor)
     anchors["orgs"] = org_ids
@@ -125,3 +126,9 @@ def _with_clock(runtime, when, fn):
 
     d = runtime.dispatcher
     return fn(replace(runtime, dispatcher=Dispatcher(d.db, FixedClock(when), d.blobs, d.services)))
+
+
+def _sandbox_name(runtime, sandbox_id: int) -> str:
+    from sandbox.models import Sandbox
+    with runtime.db.read() as s:
+        return s.get(Sandbox, sandbox_id).name

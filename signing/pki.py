@@ -254,10 +254,13 @@ class TestPKI:
                issuer_cert: x509.Certificate | None = None,
                policy: x509.ObjectIdentifier | None = None,
                eku: list[x509.ObjectIdentifier] | None = None,
-               email: str | None = None) -> x509.Certificate:
-        n = self._counter.get(label, 0)
-        self._counter[label] = n + 1
-        serial = _serial(issuer.rfc4514_string(), label, str(n))
+               email: str | None = None, serial_salt: str | None = None) -> x509.Certificate:
+        if serial_salt is not None:  # deterministic: the same world gets the same certificate
+            serial = _serial(issuer.rfc4514_string(), label, "salt:" + serial_salt)
+        else:
+            n = self._counter.get(label, 0)
+            self._counter[label] = n + 1
+            serial = _serial(issuer.rfc4514_string(), label, str(n))
         b = (x509.CertificateBuilder()
              .subject_name(subject).issuer_name(issuer).public_key(public_key)
              .serial_number(serial).not_valid_before(VALID_FROM).not_valid_after(VALID_UNTIL)
@@ -298,18 +301,20 @@ class TestPKI:
 
     def _issue(self, subject: x509.Name, label: str, *, policy: x509.ObjectIdentifier,
                eku: list[x509.ObjectIdentifier] | None = None, email: str | None = None,
-               fresh_key: bool = False) -> CertBundle:
+               fresh_key: bool = False, serial_salt: str | None = None) -> CertBundle:
         key = self.pool.generate(self.key_type) if fresh_key else self._key(label)
         cert = self._build(subject, key.public_key(), self.issuing_ca.cert.subject,
                            self.issuing_ca.key, ca=False, label=label,
-                           issuer_cert=self.issuing_ca.cert, policy=policy, eku=eku, email=email)
+                           issuer_cert=self.issuing_ca.cert, policy=policy, eku=eku, email=email,
+                           serial_salt=serial_salt)
         return CertBundle(cert, key, self.chain)
 
     # -- issuance --
     def issue_personal(self, full_name: str, *, title: str | None = None,
                        unit: str | None = None, organisation: str | None = None,
                        email: str | None = None, uid: str | None = None,
-                       locality: str | None = None, fresh_key: bool = False) -> CertBundle:
+                       locality: str | None = None, fresh_key: bool = False,
+                       serial_salt: str | None = None) -> CertBundle:
         """A personal certificate: CN = full name, T = title, OU = unit, O = organisation,
         L = locality, UID = e.g. ``"CCCD:001080012345"``, e-mail in the SAN (and as E in the
         subject, as the government's certificates show it); policy PERSONAL_POLICY_OID."""
@@ -322,11 +327,11 @@ class TestPKI:
                         (NameOID.EMAIL_ADDRESS, email))
         label = "person:" + subject.rfc4514_string()
         return self._issue(subject, label, policy=PERSONAL_POLICY_OID, email=email,
-                           fresh_key=fresh_key)
+                           fresh_key=fresh_key, serial_salt=serial_salt)
 
     def issue_organisation(self, name: str, *, parent: str | None = None,
                            locality: str | None = None, email: str | None = None,
-                           fresh_key: bool = False) -> CertBundle:
+                           fresh_key: bool = False, serial_salt: str | None = None) -> CertBundle:
         """An organisation certificate: CN = O = organisation name (O = ``parent`` when given,
         like ``CN=CỤC THUẾ, O=BỘ TÀI CHÍNH``); policy ORGANISATION_POLICY_OID."""
         if not nfc(name):
@@ -336,7 +341,7 @@ class TestPKI:
                         (NameOID.EMAIL_ADDRESS, email))
         label = "org:" + subject.rfc4514_string()
         return self._issue(subject, label, policy=ORGANISATION_POLICY_OID, email=email,
-                           fresh_key=fresh_key)
+                           fresh_key=fresh_key, serial_salt=serial_salt)
 
     # -- revocation --
     def revoke(self, cert_or_serial: x509.Certificate | CertBundle | int, *,
