@@ -119,18 +119,19 @@ def build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime |
 
     # mail accounts: every person with a mailbox, the organisations' and units' boxes
     boxes: dict[str, str] = {}
+    # Only the candidate logs in: the other people's mailboxes (NPCs) get no password, which
+    # also keeps a shift's provisioning fast (one Argon2 hash per sandbox).
     for p in sc.world.people:
         if p.mailbox:
-            pw = derive_password(runtime.secret, sid_name, p.id)
+            pw = derive_password(runtime.secret, sid_name, p.id) if p.id == cand.id else None
             mail_api.add_account(d, runtime.secret, sandbox_id, p.email, pw, p.name, actor=actor)
             boxes[p.email.lower()] = p.name
-            logins[p.id] = Login(p.id, p.name, p.title, p.email.lower(), pw, p.pin if p.certificate else None)
+            logins[p.id] = Login(p.id, p.name, p.title, p.email.lower(), pw or "", p.pin if p.certificate else None)
     for o in sc.world.organisations:
         extra = [(o.email, o.name)] + [(u.email, f"{u.name} - {o.name}") for u in o.units]
         for addr, display in extra:
             if addr and addr.lower() not in boxes:
-                mail_api.add_account(d, runtime.secret, sandbox_id, addr,
-                                     derive_password(runtime.secret, sid_name, addr), display, actor=actor)
+                mail_api.add_account(d, runtime.secret, sandbox_id, addr, None, display, actor=actor)
                 boxes[addr.lower()] = display
 
     # certificates on tokens
