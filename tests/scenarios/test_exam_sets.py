@@ -49,6 +49,12 @@ SETS = {
     "thi-2023-de-2": Spec("chi_dao", "chanhvp", "Đề nghị phòng đề xuất hoạt động hưởng ứng của đơn vị.\n",
                           "cv_ngay_cds", "vp", ("cntt", "bcvt", "ttbc"), "cv_huong_dan", "tu", "giamdoc",
                           _overdue),
+    "thi-2024-de-1": Spec("chi_dao", "chanhvp", "Đề nghị phòng lập danh sách thí sinh, rà soát chữ ký số cá nhân.\n",
+                          "kh52", "vp", ("pnv", "vhtt", "ptp"), "cv_cu_thi_sinh", "vy", "chutich", _overdue,
+                          phishing=("lua_dao", "cntt")),
+    "thi-2024-de-2": Spec("chi_dao", "chanhvp", "Đề nghị phòng rà soát chữ ký số cá nhân, hộp thư công vụ.\n",
+                          "cv_attt", "vp", ("qlkh", "qlcn", "ttr"), "bc_chu_ky_so", "nhuy", "giamdoc", _overdue,
+                          phishing=("lua_dao", "cntt")),
 }
 
 
@@ -118,7 +124,7 @@ MISTAKES = [
     ("two_leads_then_wrong_lead", {"two_leads": True}, ["D2"], "Chưa giao đúng một đơn vị xử lý chính"),
     ("wrong_deadline", {"deadline_shift": 1}, ["D5"], "Hạn xử lý của đơn vị chủ trì chưa đúng"),
     ("mail_to_a_bounce", {"typo": True}, ["M6"], "người ngoài yêu cầu"),
-    ("phishing_link_clicked", {"click": True}, ["A1"], "bấm vào liên kết"),
+    ("phishing_link_clicked", {"click": True}, ["A2"], "bấm vào liên kết"),
 ]
 CASES = [(exam, *m) for exam in sorted(SETS) for m in MISTAKES if m[0] != "phishing_link_clicked" or SETS[exam].phishing]
 
