@@ -51,20 +51,18 @@ def render_draft(*, org_name: str, parent_name: str, type_code: str, summary: st
                  unit_code: str | None) -> tuple[bytes, dict]:
     """The prepared (unsigned, fields added) draft PDF and its layout as JSON. The same draft
     in every sandbox of a shift renders once per process (same input, same bytes)."""
-    key = json.dumps([org_name, parent_name, type_code, summary, body, addressees, signer_title, signer_name,
-                      recipients, unit_code], ensure_ascii=False, sort_keys=True, default=str)
+    key = json.dumps([org_name, parent_name, title_of(type_code, summary), body_lines(type_code, body, addressees),
+                      signer_title, signer_name, recipient_lines(recipients, unit_code)],
+                     ensure_ascii=False)
     pdf, layout = _render_cached(key)
     return pdf, json.loads(layout)
 
 
 @lru_cache(maxsize=64)
 def _render_cached(key: str) -> tuple[bytes, str]:
-    (org_name, parent_name, type_code, summary, body, addressees, signer_title, signer_name,
-     recipients, unit_code) = json.loads(key)
-    pdf, layout = sdoc.make_draft_pdf(
-        org_name, title_of(type_code, summary), body_lines(type_code, body, addressees),
-        signer_title, signer_name, recipients=recipient_lines(recipients, unit_code),
-        parent_org=parent_name or None)
+    org_name, parent_name, title, lines, signer_title, signer_name, recipient_text = json.loads(key)
+    pdf, layout = sdoc.make_draft_pdf(org_name, title, lines, signer_title, signer_name, recipients=recipient_text,
+                                      parent_org=parent_name or None)
     return sdoc.prepare_draft(pdf, layout), json.dumps(layout_to_json(layout))
 
 
