@@ -87,17 +87,19 @@ def main() -> list[str]:
     from scenarios.build import build
     from scenarios.library import load
 
-    lines = [f"Provisioning and grading {N} sandboxes of {SCENARIO}"]
+    from sandbox.settings import Settings
+    db = "PostgreSQL" if Settings().database_url.startswith("postgresql") else "SQLite"
+    lines = [f"Provisioning and grading {N} sandboxes of {SCENARIO} ({db})"]
     loaded = load(SCENARIO)
     # provisioning, one process (baseline) then one process per core (fresh installations)
     one = tempfile.mkdtemp(prefix="bench-prov1-")
     t = time.perf_counter()
-    _build_range((one, [(i, f"p{i:04d}") for i in range(N)]))
+    _build_range((one, [(i, f"p1-{i:04d}") for i in range(N)]))
     t_one = time.perf_counter() - t
     many = tempfile.mkdtemp(prefix="bench-prov2-")
     _runtime(many).close()  # create the database and the test CA once
     cores = os.cpu_count() or 1
-    parts = [(many, [(i, f"p{i:04d}") for i in range(N) if i % cores == k]) for k in range(cores)]
+    parts = [(many, [(i, f"p2-{i:04d}") for i in range(N) if i % cores == k]) for k in range(cores)]
     t = time.perf_counter()
     with ProcessPoolExecutor(cores) as pool:
         list(pool.map(_build_range, parts))
@@ -105,6 +107,8 @@ def main() -> list[str]:
     lines.append(f"  provisioning, 1 process        {t_one:7.1f} s  ({t_one / N * 1000:6.1f} ms per sandbox)")
     lines.append(f"  provisioning, {cores} processes      {t_many:7.1f} s  ({t_many / N * 1000:6.1f} ms per sandbox)"
                  f"  ratio {t_many / t_one:4.2f}  target ≤ 30 s for 600")
+    if os.environ.get("BENCH_SKIP_GRADING"):
+        return lines
     # grading: every sandbox completed the exam set
     rt = _runtime(tempfile.mkdtemp(prefix="bench-grade-"))
     ids = []

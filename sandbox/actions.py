@@ -109,8 +109,7 @@ class Dispatcher:
                                result_digest=result_digest, prev_hash=sandbox.log_head, hash=h, result=result))
             sandbox.log_seq = seq
             sandbox.log_head = h
-        for fn in ctx._after_commit:
-            fn()
+        self.db.after_commit(ctx._after_commit)  # at once, or when a batch() commits
         return result
 
 

@@ -3,6 +3,10 @@
 Reads use ordinary sessions. Every write goes through ``Database.write()``; on SQLite that
 transaction starts with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of
 failing when a read lock cannot be upgraded.
+
+``Database.batch()`` runs many writes (and the reads between them) of this thread in ONE
+transaction: building a sandbox from a scenario is some fifty actions, each still logged as
+its own entry, committed together (all or nothing) instead of fifty times.
 """
 from __future__ import annotations
 
@@ -53,6 +57,7 @@ class Database:
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(sandbox_write=True), expire_on_commit=False)
+        self._local = threading.local()
 
     def create_all(self) -> None:
         """Create the tables of every model imported so far (the runtime imports them all)."""
@@ -60,6 +65,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        batch = getattr(self._local, "batch", None)
+        if batch is not None:  # inside batch(): see this thread's own uncommitted writes
+            yield batch
+            return
         session = self._read()
         try:
             yield session
@@ -68,6 +77,10 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
+        batch = getattr(self._local, "batch", None)
+        if batch is not None:
+            yield batch
+            return
         if self._write_lock is None:
             with self._write.begin() as session:
                 yield session
@@ -77,6 +90,37 @@ class Database:
         # (measured: p99 of 10 SMTP clients fell from 2.2 s to well under 100 ms).
         with self._write_lock, self._write.begin() as session:
             yield session
+
+    def in_batch(self) -> bool:
+        return getattr(self._local, "batch", None) is not None
+
+    def after_commit(self, fns) -> None:
+        """Run ``fns`` now, or when the current batch has committed."""
+        if self.in_batch():
+            self._local.after.extend(fns)
+        else:
+            for fn in fns:
+                fn()
+
+    @contextmanager
+    def batch(self) -> Iterator[list]:
+        """One transaction for every write and read of this thread inside the block; yields
+        the list of callbacks to run once it has committed (the dispatcher's after-commit
+        work is deferred there). All or nothing: an exception rolls everything back, so do
+        not catch a refused action inside a batch and go on."""
+        if self.in_batch():
+            yield self._local.after
+            return
+        after: list = []
+        with self.write() as session:
+            self._local.batch, self._local.after = session, after
+            try:
+                yield after
+                session.flush()
+            finally:
+                self._local.batch = self._local.after = None
+        for fn in after:
+            fn()
 
     def dispose(self) -> None:
         self.engine.dispose()

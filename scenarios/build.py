@@ -98,6 +98,14 @@ class BuildResult:
 
 def build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime | None = None,
           practice: bool = False, actor: str = "system") -> BuildResult:
+    """Build the sandbox ``name``: every action of the build is logged on its own, and all of
+    them commit together (``Database.batch``): a failed build leaves nothing behind."""
+    with runtime.db.batch():
+        return _build(runtime, loaded, seed, name, start=start, practice=practice, actor=actor)
+
+
+def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime | None,
+           practice: bool, actor: str) -> BuildResult:
     sc, sid_name = loaded.scenario, name
     with runtime.db.read() as s:
         existing = find_sandbox(s, name)

@@ -117,3 +117,29 @@ def test_results_that_json_reshapes_still_verify(runtime):
     assert result == {"pairs": [[1, 2]], "by_id": {"7": "x"}}
     with runtime.db.read() as s:
         assert verify_chain(s, sid) == (True, None)
+
+
+def test_batch_is_one_transaction_with_every_action_logged(runtime):
+    sid = get_or_create_sandbox(runtime.db, runtime.clock, "ts-batch")
+    fired = []
+    with runtime.db.batch():
+        runtime.dispatcher.dispatch(sid, "system", "test.note", {"text": "một"})
+        runtime.dispatcher.dispatch(sid, "system", "test.note", {"text": "hai"})
+        runtime.db.after_commit([lambda: fired.append("sau")])
+        with runtime.db.read() as s:  # reads in the batch see its own writes
+            assert len(s.scalars(select(Action).where(Action.sandbox_id == sid)).all()) == 2
+        assert fired == []  # after-commit work waits for the commit
+    assert fired == ["sau"]
+    with runtime.db.read() as s:
+        assert [a.seq for a in s.scalars(select(Action).where(Action.sandbox_id == sid))] == [1, 2]
+        assert verify_chain(s, sid) == (True, None)
+
+
+def test_a_failed_batch_leaves_nothing(runtime):
+    sid = get_or_create_sandbox(runtime.db, runtime.clock, "ts-batch2")
+    with pytest.raises(SandboxError):
+        with runtime.db.batch():
+            runtime.dispatcher.dispatch(sid, "system", "test.note", {"text": "một"})
+            runtime.dispatcher.dispatch(sid, "system", "test.note", {"text": "hai", "fail": True})
+    with runtime.db.read() as s:
+        assert s.scalars(select(Action).where(Action.sandbox_id == sid)).all() == []
