@@ -78,6 +78,14 @@ def bao_cao_tinh_hinh(c: Candidate):
            f"{k['done']} đã hoàn thành; {k['late']} đang quá hạn.\n", reply_to_seed="hoi")
 
 
+def giao_chuyen_vien(c: Candidate):
+    p, d = c.v["phan_cong"], c.v["deadline"]
+    ids = c.inst_anchors["people"]
+    docflow_api.direct(c.rt, c.sid, c.me, c.incoming_id("cv_viec_lam"), "Giao chuyên viên thực hiện.",
+                       [{"person_id": ids[p["lead"]], "role": "xlc", "deadline": d},
+                        {"person_id": ids[p["support"]], "role": "ph", "deadline": d}])
+
+
 DRILLS = {
     "luyen-tra-loi-tat-ca": tra_loi_tat_ca,
     "luyen-chuyen-hai-don-vi": chuyen_hai_don_vi,
@@ -89,6 +97,7 @@ DRILLS = {
     "luyen-but-phe-han-xu-ly": but_phe_han_xu_ly,
     "luyen-chuyen-tiep-thu": chuyen_tiep_thu,
     "luyen-bao-cao-tinh-hinh": bao_cao_tinh_hinh,
+    "luyen-giao-chuyen-vien": giao_chuyen_vien,
 }
 
 

@@ -143,3 +143,20 @@ def test_each_mistake_loses_exactly_its_criterion(sqlite_runtime, loaded_sets, e
     assert report["total"] == loaded.scenario.points - sum(r["points"] for r in failed)
     text = " ".join(f"{r['message']} {r.get('detail', '')}" for r in failed)
     assert words in text, text
+
+
+def test_backup_sets_mirror_their_main_set(loaded_sets):
+    """A backup set (used when a candidate forgot a password or a seat failed) has its main set's
+    structure and difficulty: same year, points, duration, tasks and criteria with the same
+    points; its world and values differ."""
+    backups = {sid: l.scenario for sid, l in loaded_sets.items() if l.scenario.kind == "backup"}
+    assert set(backups) == {"thi-2022-de-2", "thi-2023-de-2", "thi-2024-de-2"}
+    for sid, b in backups.items():
+        main = loaded_sets[b.backup_of].scenario
+        assert main.kind == "exam"
+        assert (b.year, b.points, b.duration_minutes) == (main.year, main.points, main.duration_minutes), sid
+        assert [t.id for t in b.tasks] == [t.id for t in main.tasks], sid
+        assert [(c.id, c.task, c.points, c.check.type, c.requires) for c in b.rubric.criteria] == \
+            [(c.id, c.task, c.points, c.check.type, c.requires) for c in main.rubric.criteria], sid
+        assert b.world.people[1].email != main.world.people[1].email
+        assert [d.summary for d in b.initial.drafts] != [d.summary for d in main.initial.drafts]
