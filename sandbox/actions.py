@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from .blobs import BlobStore
 from .clock import Clock, as_utc
 from .db import Database
-from .errors import NotFound, SandboxError
+from .errors import Forbidden, NotFound, SandboxError
 from .models import Action, Sandbox
 
 GENESIS = "0" * 64
@@ -65,6 +65,14 @@ class ActionContext:
         self._after_commit.append(fn)
 
 
+#: actors that may still act on a closed sandbox: building and examiners (never candidates)
+CLOSED_SANDBOX_ACTORS = ("system", "giamkhao")
+
+
+def _may_act_when_closed(actor: str) -> bool:
+    return actor.split(":", 1)[0] in CLOSED_SANDBOX_ACTORS
+
+
 def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
@@ -99,6 +107,9 @@ class Dispatcher:
             if sandbox is None:
                 raise NotFound("Không tìm thấy sandbox.", f"sandbox {sandbox_id} does not exist")
             now = as_utc(self.clock.now())
+            if sandbox.closes_at is not None and now >= as_utc(sandbox.closes_at) and not _may_act_when_closed(actor):
+                raise Forbidden("Đã hết thời gian làm bài: bài làm đã được khoá, không thể thay đổi nữa.",
+                                f"sandbox {sandbox_id} closed at {sandbox.closes_at}; {actor} {name}")
             ctx = ActionContext(session, sandbox, actor, now, self.blobs, self.services)
             # Stored as JSON: digest what a reader will get back (tuples become lists, keys strings).
             result = json.loads(canonical(handler(ctx, **args) or {}))

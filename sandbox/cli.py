@@ -375,5 +375,10 @@ def rubric_render(scenario_ref, fmt, out_file):
         Path(out_file).write_bytes(rubric_pdf(sc))
 
 
+from .cli_contest import register as _register_contest  # noqa: E402
+
+_register_contest(main)
+
+
 if __name__ == "__main__":
     main()

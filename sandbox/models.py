@@ -22,6 +22,9 @@ class Sandbox(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     log_seq: Mapped[int] = mapped_column(Integer, default=0)
     log_head: Mapped[str] = mapped_column(String(64), default="0" * 64)  # hash of the last log entry
+    #: after this moment the sandbox is read-only for people (the exam's deadline): every door
+    #: (web, SMTP, IMAP) goes through the dispatcher, which refuses their actions
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=None)
     #: set when a practice sandbox is restarted: kept for the record, no longer logged into
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=None)
 

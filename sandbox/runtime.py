@@ -31,6 +31,7 @@ class Runtime:
         import signing.tokens  # noqa: F401  (registers signing tables and actions)
         import docflow.api  # noqa: F401  (registers docflow tables and actions)
         import scenarios.build  # noqa: F401  (registers scenario instances)
+        from .contest import models as _contest  # noqa: F401  (contest tables)
         from . import models  # noqa: F401
 
         settings = settings or Settings()

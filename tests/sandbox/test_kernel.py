@@ -143,3 +143,23 @@ def test_a_failed_batch_leaves_nothing(runtime):
             runtime.dispatcher.dispatch(sid, "system", "test.note", {"text": "hai", "fail": True})
     with runtime.db.read() as s:
         assert s.scalars(select(Action).where(Action.sandbox_id == sid)).all() == []
+
+
+def test_a_closed_sandbox_refuses_people_but_not_the_system(runtime):
+    from datetime import timedelta
+
+    from sandbox.errors import Forbidden
+    from sandbox.models import Sandbox
+
+    sid = get_or_create_sandbox(runtime.db, runtime.clock, "ts-closed")
+    runtime.dispatcher.dispatch(sid, "lanhdao@cantho.gov.vn", "test.note", {"text": "trước giờ"})
+    with runtime.db.write() as s:
+        s.get(Sandbox, sid).closes_at = runtime.clock.now() - timedelta(seconds=1)
+    with pytest.raises(Forbidden) as refused:
+        runtime.dispatcher.dispatch(sid, "lanhdao@cantho.gov.vn", "test.note", {"text": "sau giờ"})
+    assert refused.value.message_vi.startswith("Đã hết thời gian làm bài")
+    runtime.dispatcher.dispatch(sid, "giamkhao:nguyenvana", "test.note", {"text": "giám khảo"})
+    runtime.dispatcher.dispatch(sid, "system", "test.note", {"text": "hệ thống"})
+    with runtime.db.read() as s:
+        assert [a.args["text"] for a in s.scalars(select(Action).where(Action.sandbox_id == sid))] == \
+            ["trước giờ", "giám khảo", "hệ thống"]
