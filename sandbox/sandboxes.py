@@ -44,3 +44,13 @@ def archive_sandbox(db: Database, clock: Clock, sandbox_id: int) -> str:
         n = 1 + len(s.scalars(select(Sandbox.id).where(Sandbox.name.like(base + "~%"))).all())
         sb.name, sb.archived_at = f"{base}~{n}", clock.now()
         return sb.name
+
+
+def set_closing_time(db: Database, sandbox_id: int, closes_at) -> None:
+    """The exam's deadline for a sandbox (None: open): after it, people's actions are refused
+    at every door (``Dispatcher.dispatch``)."""
+    with db.write() as s:
+        sb = s.get(Sandbox, sandbox_id)
+        if sb is None:
+            raise SandboxError("Không tìm thấy sandbox.", f"sandbox {sandbox_id}")
+        sb.closes_at = closes_at
