@@ -2,12 +2,9 @@
 an untouched sandbox scores 0. One short golden function per drill."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from docflow import api as docflow_api
-
 from scenarios.library import LIBRARY, load
 
 from .harness import Candidate, lost
