@@ -15,3 +15,4 @@ def register(main: click.Group) -> None:
     from .contest import cli_organiser, cli_results  # noqa: F401  (attach their commands)
 
     main.add_command(contest)
+    main.add_command(cli_organiser.admin)  # `sandbox admin add …`

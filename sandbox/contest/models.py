@@ -182,3 +182,6 @@ class ContestEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+from .admin_models import AdminUser, ProvisionJob  # noqa: E402,F401  (organiser tables; created with these)

@@ -41,6 +41,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.register_blueprint(signing_bp, url_prefix="/ky-so")
     app.register_blueprint(docflow_bp, url_prefix="/van-ban")
     app.register_blueprint(tasks.bp)
+    __import__("sandbox.web.admin", fromlist=["register"]).register(app)  # /quan-tri: admin login, organiser pages
     auth.init_app(app)
 
     app.add_template_filter(vnformat.number, "vn_number")

@@ -1,0 +1,89 @@
+"""The organiser's service functions (issue 7): admin users, contests, units and roster,
+shifts and rooms, seating, attendance, the backup set, provisioning and slips.
+
+Everything other code (web pages, CLI, the portal, results) needs from the organiser side
+goes through here; see docs/contest.md for the list."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from sandbox.errors import NotFound, SandboxError
+from sandbox.passwords import hash_password, verify_password
+
+from .admin_models import ADMIN_ROLES, AdminUser
+
+_LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9_.@-]{1,99}$")
+
+
+# --- admin users --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AdminRef:
+    id: int
+    login: str
+    full_name: str
+    role: str
+
+    @property
+    def role_vi(self) -> str:
+        return ADMIN_ROLES.get(self.role, self.role)
+
+
+def _ref(u: AdminUser) -> AdminRef:
+    return AdminRef(u.id, u.login, u.full_name, u.role)
+
+
+def add_admin(runtime, login: str, full_name: str, role: str, password: str) -> AdminRef:
+    """Create an organiser/examiner/trainer account, or reset its name, role and password."""
+    login = (login or "").strip().lower()
+    full_name = unicodedata.normalize("NFC", (full_name or "").strip())
+    if not _LOGIN_RE.match(login):
+        raise SandboxError(f"Tên đăng nhập không hợp lệ: «{login}» (chữ thường không dấu, số, '.', '_', '-', '@').")
+    if role not in ADMIN_ROLES:
+        raise SandboxError(f"Vai trò không hợp lệ: «{role}» (chọn một trong: {', '.join(ADMIN_ROLES)}).")
+    if not full_name:
+        raise SandboxError("Họ và tên không được để trống.")
+    if len(password or "") < 8:
+        raise SandboxError("Mật khẩu phải có ít nhất 8 ký tự.")
+    with runtime.db.write() as s:
+        u = s.scalar(select(AdminUser).where(AdminUser.login == login))
+        if u is None:
+            u = AdminUser(login=login, created_at=runtime.clock.now())
+            s.add(u)
+        u.full_name, u.role, u.password_hash, u.disabled = full_name, role, hash_password(password), False
+        s.flush()
+        return _ref(u)
+
+
+def admin_ref(runtime, admin_id: int) -> AdminRef | None:
+    with runtime.db.read() as s:
+        u = s.get(AdminUser, admin_id)
+        return None if u is None or u.disabled else _ref(u)
+
+
+def list_admins(runtime) -> list[AdminRef]:
+    with runtime.db.read() as s:
+        return [_ref(u) for u in s.scalars(select(AdminUser).order_by(AdminUser.login))]
+
+
+def admin_login(runtime, login: str, password: str, client_address: str | None) -> AdminRef | None:
+    """Check an admin login through the installation's login throttle: the user, or None when
+    wrong; raises ``RateLimited`` after too many failures (same limits as the mail login)."""
+    key = "admin:" + (login or "").strip().lower()
+    runtime.throttle.check(key, client_address)
+    with runtime.db.read() as s:
+        u = s.scalar(select(AdminUser).where(AdminUser.login == (login or "").strip().lower()))
+        ok = u is not None and not u.disabled and verify_password(u.password_hash, password or "")
+        ref = _ref(u) if ok else None
+    if ref is None:
+        runtime.throttle.failed(key, client_address)
+    else:
+        runtime.throttle.succeeded(key)
+    return ref
+
+
+__all__ = ["AdminRef", "add_admin", "admin_ref", "list_admins", "admin_login", "NotFound"]

@@ -1,0 +1,65 @@
+"""Admin login at /quan-tri: Argon2 accounts from the CLI, CSRF, the login throttle, a session
+apart from the candidate's, role checks."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sandbox.contest.api import admin_login
+from tests.conftest import cli_env
+
+from .conftest import ADMIN_PASSWORD, CSRF_FIELD
+
+
+def test_login_page_is_vietnamese_and_guards_admin_pages(admin_web):
+    resp = admin_web.get("/quan-tri/")
+    assert resp.status_code == 302 and "/quan-tri/dang-nhap" in resp.headers["Location"]
+    page = admin_web.get("/quan-tri/dang-nhap").get_data(as_text=True)
+    assert "Đăng nhập quản trị" in page and 'name="csrf_token"' in page
+
+
+def test_login_logout_and_separate_session_key(admin_web):
+    admin_web.login("btc")
+    with admin_web.client.session_transaction() as sess:
+        assert "admin_id" in sess and "account_id" not in sess
+    page = admin_web.client.get("/quan-tri/", follow_redirects=True).get_data(as_text=True)
+    assert "Nguyễn Văn Tổ Chức" in page
+    resp = admin_web.post("/quan-tri/dang-xuat")
+    assert resp.status_code == 302
+    assert admin_web.get("/quan-tri/").status_code == 302
+
+
+def test_wrong_password_and_missing_csrf(admin_web):
+    page = admin_web.get("/quan-tri/dang-nhap").get_data(as_text=True)
+    token = CSRF_FIELD.search(page).group(1)
+    resp = admin_web.client.post("/quan-tri/dang-nhap", data={"csrf_token": token, "login": "btc", "password": "sai-mat-khau"})
+    assert resp.status_code == 401 and "không đúng" in resp.get_data(as_text=True)
+    resp = admin_web.client.post("/quan-tri/dang-nhap", data={"login": "btc", "password": ADMIN_PASSWORD})
+    assert resp.status_code == 400 and "Phiên làm việc đã hết hạn" in resp.get_data(as_text=True)
+
+
+def test_rate_limited_after_ten_failures(admin_web):
+    page = admin_web.get("/quan-tri/dang-nhap").get_data(as_text=True)
+    token = CSRF_FIELD.search(page).group(1)
+    for _ in range(10):
+        assert admin_web.client.post("/quan-tri/dang-nhap", data={"csrf_token": token, "login": "gk",
+                                                                  "password": "sai"}).status_code == 401
+    resp = admin_web.client.post("/quan-tri/dang-nhap", data={"csrf_token": token, "login": "gk",
+                                                              "password": ADMIN_PASSWORD})
+    assert resp.status_code == 429 and "quá nhiều lần" in resp.get_data(as_text=True)
+    # the throttle of the admin login is its own key: the other admins are not locked out
+    assert admin_login(admin_web.rt, "btc", ADMIN_PASSWORD, "10.0.0.9") is not None
+
+
+def test_cli_admin_add(tmp_path):
+    data = tmp_path / "d"
+    cli = [sys.executable, "-m", "sandbox.cli"]
+    res = subprocess.run(cli + ["admin", "add", "giamkhao1", "--name", "Phạm Văn Chấm", "--role", "examiner",
+                                "--password", "ChamThi@2023"], env=cli_env(data), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "Đã tạo tài khoản quản trị giamkhao1 (Phạm Văn Chấm, Giám khảo)" in res.stdout
+    res = subprocess.run(cli + ["admin", "add", "x y", "--name", "A", "--role", "examiner", "--password", "12345678"],
+                         env=cli_env(data), capture_output=True, text=True)
+    assert res.returncode == 2 and "Tên đăng nhập không hợp lệ" in res.stderr
+    res = subprocess.run(cli + ["admin", "list"], env=cli_env(data), capture_output=True, text=True)
+    assert "giamkhao1" in res.stdout
