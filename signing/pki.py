@@ -405,15 +405,26 @@ class TestPKI:
 
     def timestamper(self, *, fixed_dt: dt.datetime | None = None):
         """pyHanko's in-process ``DummyTimeStamper`` signing with the TSA certificate; the
-        tokens embed the TSA chain so a validator needs only the root."""
+        tokens embed the TSA chain so a validator needs only the root. Deterministic: no
+        nonce, the serial derived from the request and the time."""
         from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-        return DummyTimeStamper(
+        class DeterministicTimeStamper(DummyTimeStamper):
+            """Same request, same time → same token (no random nonce or serial), so an
+            action that signs inside the log (the automatic clerk) replays byte for byte."""
+
+            def _build_tst_info(self, message_imprint, dt, req):
+                info = super()._build_tst_info(message_imprint, dt, req)
+                digest = hashlib.sha256(message_imprint.dump() + dt.isoformat().encode()).digest()
+                info["serial_number"] = int.from_bytes(digest[:15], "big") | 1
+                return info
+
+        return DeterministicTimeStamper(
             tsa_cert=to_asn1_cert(self.tsa.cert), tsa_key=to_asn1_key(self.tsa.key),
             certs_to_embed=SimpleCertificateStore.from_certs(
                 [to_asn1_cert(c) for c in self.chain]),
-            fixed_dt=fixed_dt)
+            fixed_dt=fixed_dt, include_nonce=False)
 
 
 # --- classification ---------------------------------------------------------------------
