@@ -375,6 +375,41 @@ def rubric_render(scenario_ref, fmt, out_file):
         Path(out_file).write_bytes(rubric_pdf(sc))
 
 
+@main.group()
+def log():
+    """A sandbox's action log (DESIGN.md §3)."""
+
+
+@log.command("verify")
+@click.argument("name")
+@click.pass_obj
+def log_verify(obj: _Ctx, name):
+    """Check the hash chain of a sandbox's log; names the first broken entry (exit 1)."""
+    from sqlalchemy import select
+
+    from .actions import verify_chain
+    from .models import Action
+    from .sandboxes import find_sandbox
+
+    rt = obj.runtime()
+    try:
+        with rt.db.read() as s:
+            sb = find_sandbox(s, name)
+            if sb is None:
+                click.echo(f"Lỗi: không có sandbox {name}.", err=True)
+                sys.exit(2)
+            ok, bad = verify_chain(s, sb.id)
+            if ok:
+                click.echo(f"Nhật ký của {name} toàn vẹn: {sb.log_seq} bước, chuỗi băm khớp đến bước cuối.")
+                return
+            entry = s.scalar(select(Action).where(Action.sandbox_id == sb.id, Action.seq == bad))
+            what = f" ({entry.name}, {entry.actor}, {entry.at:%d/%m/%Y %H:%M:%S})" if entry is not None else ""
+            click.echo(f"Nhật ký của {name} bị sửa: mắt xích hỏng đầu tiên là bước {bad}{what}.")
+            sys.exit(1)
+    finally:
+        rt.close()
+
+
 from .cli_contest import register as _register_contest  # noqa: E402
 
 _register_contest(main)
