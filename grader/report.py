@@ -120,7 +120,7 @@ def _doc(story, title: str) -> bytes:
     from reportlab.platypus import SimpleDocTemplate
 
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=15 * mm, topMargin=15 * mm,
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=15 * mm, topMargin=30 * mm,
                             bottomMargin=15 * mm, title=title, author="Sandbox thi thực hành", creator="cantho-sandbox",
                             invariant=1)
     doc.build(story)

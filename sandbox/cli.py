@@ -305,8 +305,10 @@ def sandbox_create(obj: _Ctx, scenario_ref, seed, name, practice):
 @click.option("--json", "as_json", is_flag=True, help="Print the score report as JSON (canonical, byte-stable).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), default=None, help="Write the HTML report.")
 @click.option("--pdf", "pdf_file", type=click.Path(dir_okay=False), default=None, help="Write the PDF report.")
+@click.option("--sign", is_flag=True, help="Sign the PDF with the organiser's organisation certificate.")
+@click.option("--organiser", default=None, help='Organisation signing the sheet (default "SỞ NỘI VỤ THÀNH PHỐ CẦN THƠ").')
 @click.pass_obj
-def grade(obj: _Ctx, name, as_json, html_file, pdf_file):
+def grade(obj: _Ctx, name, as_json, html_file, pdf_file, sign, organiser):
     """Grade a sandbox against its scenario's rubric."""
     from pathlib import Path
 
@@ -333,7 +335,15 @@ def grade(obj: _Ctx, name, as_json, html_file, pdf_file):
     if html_file:
         Path(html_file).write_text(report_html(report), encoding="utf-8")
     if pdf_file:
-        Path(pdf_file).write_bytes(report_pdf(report))
+        pdf = report_pdf(report)
+        if sign:
+            from grader.sheets import DEFAULT_ORGANISER, sign_sheet
+            rt = obj.runtime()
+            try:
+                pdf = sign_sheet(rt, pdf, f"Phiếu điểm {report['candidate']}", organiser=organiser or DEFAULT_ORGANISER)
+            finally:
+                rt.close()
+        Path(pdf_file).write_bytes(pdf)
     if as_json:
         click.echo(report_json(report), nl=False)
         return

@@ -64,3 +64,19 @@ def test_published_rubric_has_no_parameters_or_answer_values(tmp_path):
         assert "HƯỚNG DẪN CHẤM PHẦN THỰC HÀNH" in text and "Ký số bằng chứng thư số của chính mình" in text
     bad = _run(env, "rubric", "render", "khong-co-de", check=False)
     assert bad.returncode == 2 and "Không tìm thấy đề" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_signed_score_sheet_verifies_and_a_modified_one_does_not(tmp_path):
+    env = cli_env(tmp_path / "data")
+    _run(env, "sandbox", "create", "--scenario", "thi-2022-de-1", "--seed", "6", "--name", "ts006")
+    sheet = tmp_path / "phieu.pdf"
+    _run(env, "grade", "ts006", "--pdf", str(sheet), "--sign")
+    ok = _run(env, "verify", str(sheet), "--data-dir", str(tmp_path / "data"), check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "SỞ NỘI VỤ THÀNH PHỐ CẦN THƠ" in ok.stdout
+    data = bytearray(sheet.read_bytes())
+    data[len(data) // 3] ^= 0x01  # inside the signed page content
+    tampered = tmp_path / "phieu-sua.pdf"
+    tampered.write_bytes(bytes(data))
+    bad = _run(env, "verify", str(tampered), "--data-dir", str(tmp_path / "data"), check=False)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
