@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
+
+OUTGOING = SMTP.clone(max_line_length=998)  # see mailserver.webmail.compose.OUTGOING
 from email.utils import format_datetime, formataddr
 from typing import Any
 
@@ -167,7 +169,7 @@ def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime 
     # the initial mail
     for i, m in enumerate(sc.initial.mail):
         seed_id = m.id or f"mail{i + 1}"
-        msg = EmailMessage(policy=SMTP)
+        msg = EmailMessage(policy=OUTGOING)
         sender_name, sender = _person_address(templates.render(m.sender, ctx), people)
         msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
         tos = [_person_address(templates.render(x, ctx), people) for x in m.to] or \

@@ -142,3 +142,20 @@ def test_embedded_image_is_inlined_and_not_listed_as_attachment(web):
     assert '<img src="data:image/png;base64,' in body
     page = web.get(f"/mail/message/{item_id}").get_data(as_text=True)
     assert "Tệp đính kèm" not in page and "Đã chặn nội dung" not in page
+
+
+def test_long_vietnamese_subjects_keep_every_space(sqlite_runtime):
+    """A CPython folding bug dropped the space between two encoded words ("hưởng ứngNgày"):
+    a candidate typing the exact subject would lose its points."""
+    import random
+
+    world = make_world(sqlite_runtime)
+    words = ("Báo cáo kết quả hưởng ứng Ngày Chuyển đổi số quốc gia năm 2023 của các phòng "
+             "chuyên môn thuộc Sở Nội vụ thành phố Cần Thơ về việc cử công chức").split()
+    when = datetime(2024, 6, 3, 1, 30, tzinfo=timezone.utc)
+    for i in range(200):
+        rnd = random.Random(i)
+        subject = " ".join(rnd.choices(words, k=rnd.randint(3, 30)))
+        form = ComposeForm(to="truongphong@cantho.gov.vn", subject=subject, body="Nội dung.\n")
+        raw = build_message(world["lanhdao"], form, [], now=when, message_id="<x@cantho.gov.vn>", include_bcc=False)
+        assert mime.decoded_headers(raw)["subject"] == subject
