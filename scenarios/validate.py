@@ -193,7 +193,7 @@ class _Checker:
 
         # initial state
         def addr_or_person(loc, value):
-            if "@" in value:
+            if "@" in value or templates.references(value):
                 return
             person(loc, value)
 
@@ -301,6 +301,26 @@ class _Checker:
                     for msg in self.cv(chk.type, rendered):
                         self.bad(cloc + ("type",) if "loại kiểm tra" in msg else cloc + ("params",),
                                  f"tiêu chí {c.id}: {msg}")
+        # the initial state may carry a candidate's values too (a drawn sender, subject, file)
+        for i, m in enumerate(sc.initial.mail):
+            loc = ("initial", "mail", i)
+            for key in ("subject", "body"):
+                check_text(loc + (key,), getattr(m, key))
+            check_text(loc + ("from",), m.sender)
+            for key in ("to", "cc"):
+                for j, v in enumerate(getattr(m, key)):
+                    check_text(loc + (key, j), v)
+            for j, a in enumerate(m.attachments):
+                check_text(loc + ("attachments", j, "name"), a.name)
+                if a.text is not None:
+                    check_text(loc + ("attachments", j, "text"), a.text)
+        for kind in ("incoming", "drafts"):
+            for i, d in enumerate(getattr(sc.initial, kind)):
+                for key in ("summary", "sender", "symbol"):
+                    if isinstance(getattr(d, key, None), str):
+                        check_text(("initial", kind, i, key), getattr(d, key))
+                for j, b in enumerate(d.body):
+                    check_text(("initial", kind, i, "body", j), b)
         for rule_i, rule in enumerate(sc.npc):
             for key in ("subject_contains", "reply_subject", "reply_body"):
                 if getattr(rule, key):
