@@ -1,4 +1,67 @@
-"""Commands of `sandbox contest` (see sandbox/cli_contest.py)."""
+"""Commands of `sandbox contest` for the examiner: `grade` (the whole contest's practical part on
+every core) and `report` (the official report as DOCX, PDF, XLSX, and its text)."""
 from __future__ import annotations
 
-from sandbox.cli_contest import contest  # noqa: F401
+import sys
+from pathlib import Path
+
+import click
+
+from sandbox.cli_contest import contest
+from sandbox.errors import SandboxError
+
+
+def _fail(e: SandboxError):
+    click.echo(f"Lỗi: {e.message_vi}", err=True)
+    sys.exit(2)
+
+
+@contest.command("grade")
+@click.argument("contest_id")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: every core).")
+@click.option("--actor", default="giam-khao", show_default=True, help="Who grades (recorded).")
+@click.pass_obj
+def grade_cmd(obj, contest_id, workers, actor):
+    """Grade every present candidate's practical part and store the score reports."""
+    from .grading import grade_contest
+    try:
+        summary = grade_contest(obj.runtime(), contest_id, workers=workers, actor=actor)
+    except SandboxError as e:
+        _fail(e)
+    for line in summary.lines():
+        click.echo(line)
+    if summary.errors:
+        sys.exit(1)
+
+
+@contest.command("report")
+@click.argument("contest_id")
+@click.option("--docx", "docx_path", type=click.Path(dir_okay=False), default=None, help="Write the report as DOCX.")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False), default=None, help="Write the report as PDF.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the results to Excel (candidates, units, tiers, awards).")
+@click.option("--text", "as_text", is_flag=True, help="Print the report's text (the default when no file is asked).")
+@click.option("--no-appendix", is_flag=True, help="Leave out the per-candidate table of the DOCX and PDF.")
+@click.pass_obj
+def report_cmd(obj, contest_id, docx_path, pdf_path, xlsx_path, as_text, no_appendix):
+    """The official results report of a contest."""
+    from . import report
+    from .results import results_for
+    try:
+        res = results_for(obj.runtime(), contest_id)
+    except SandboxError as e:
+        _fail(e)
+    written = []
+    if docx_path:
+        Path(docx_path).write_bytes(report.report_docx(res, appendix=not no_appendix))
+        written.append(docx_path)
+    if pdf_path:
+        Path(pdf_path).write_bytes(report.report_pdf(res, appendix=not no_appendix))
+        written.append(pdf_path)
+    if xlsx_path:
+        Path(xlsx_path).write_bytes(report.results_xlsx(res))
+        written.append(xlsx_path)
+    if as_text or not written:
+        click.echo(report.report_text(res), nl=False)
+    for path in written:
+        click.echo(f"Đã ghi {path}", err=True)

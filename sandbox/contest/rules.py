@@ -53,7 +53,7 @@ def effective_rules(stored: dict | None) -> dict:
     rules = copy.deepcopy(DEFAULT_RULES)
     for key, value in (stored or {}).items():
         if key == "awards" and isinstance(value, dict):
-            awards = {}
+            awards = copy.deepcopy(DEFAULT_RULES["awards"])   # group by group; a group's counts may be 0
             for group, spec in value.items():
                 base = copy.deepcopy(DEFAULT_RULES["awards"].get(group, {"tiers": [], "first": 0, "second": 0,
                                                                            "third": 0}))

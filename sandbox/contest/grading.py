@@ -1,0 +1,139 @@
+"""Grading the whole contest in one action: every present candidate's practical sandbox is
+graded on every core (``grader.batch.grade_many``), the score report is kept with the part's
+points (``PartScore(source="grader")``) and the decision is recorded (``ContestEvent``).
+
+The grader scores against the exam set's own maximum; the part's points are that share of
+the part's declared points (a 40-point exam set in a 40-point part: unchanged). A score an
+examiner entered by hand (``source="manual"``, an appeal for instance) is kept, never
+overwritten by grading again."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from sandbox.errors import SandboxError
+from sandbox.models import Sandbox
+
+from .models import Candidate, Contest, ContestEvent, ContestPart, PartScore
+
+
+@dataclass
+class GradeSummary:
+    contest: str
+    part: str
+    graded: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)      # (number, message)
+    kept_manual: list[str] = field(default_factory=list)
+    no_sandbox: list[str] = field(default_factory=list)
+    absent: int = 0
+    workers: int = 1
+    mean: float | None = None
+    full_marks: int = 0
+    zero: int = 0
+
+    def lines(self) -> list[str]:
+        from .results import vn_count, vn_num
+        out = [f"Đã chấm phần {self.part} của {vn_count(self.graded)} thí sinh ({self.workers} tiến trình song song)."]
+        if self.mean is not None:
+            out.append(f"Điểm trung bình phần {self.part}: {vn_num(self.mean)}; đạt tối đa: {vn_count(self.full_marks)}; "
+                       f"0 điểm: {vn_count(self.zero)}.")
+        if self.absent:
+            out.append(f"Không chấm {vn_count(self.absent)} thí sinh vắng mặt.")
+        if self.kept_manual:
+            out.append("Giữ điểm giám khảo đã nhập tay: " + ", ".join(self.kept_manual) + ".")
+        if self.no_sandbox:
+            out.append("Không có bài thực hành (chưa tạo sandbox): " + ", ".join(self.no_sandbox) + ".")
+        for number, message in self.errors:
+            out.append(f"Lỗi khi chấm {number}: {message}")
+        return out
+
+
+def _practical_part(s, contest: Contest) -> ContestPart:
+    part = s.scalar(select(ContestPart).where(ContestPart.contest_id == contest.id, ContestPart.kind == "practical")
+                    .order_by(ContestPart.position, ContestPart.id))
+    if part is None:
+        raise SandboxError(f"Cuộc thi «{contest.code}» không có phần thi thực hành để chấm.", "no practical part")
+    return part
+
+
+def grade_contest(runtime, contest_code: str, *, workers: int | None = None, actor: str = "giam-khao",
+                  numbers: list[str] | None = None) -> GradeSummary:
+    """Grade every present candidate's practical sandbox (or only ``numbers``) and store the
+    points and score reports. Returns what was done."""
+    import os
+
+    from grader.batch import grade_many
+
+    with runtime.db.read() as s:
+        contest = s.scalar(select(Contest).where(Contest.code == contest_code))
+        if contest is None:
+            raise SandboxError(f"Không tìm thấy cuộc thi «{contest_code}».", f"contest {contest_code!r}")
+        part = _practical_part(s, contest)
+        contest_id, part_id, part_name, part_points = contest.id, part.id, part.name, part.points
+        cands = s.scalars(select(Candidate).where(Candidate.contest_id == contest_id)
+                          .order_by(Candidate.number)).all()
+        manual = set(s.scalars(select(PartScore.candidate_id).where(PartScore.part_id == part_id,
+                                                                    PartScore.source == "manual")))
+        summary = GradeSummary(contest_code, part_name)
+        todo: dict[int, tuple[int, str]] = {}          # sandbox id -> (candidate id, number)
+        for c in cands:
+            if numbers is not None and c.number not in numbers:
+                continue
+            if c.attendance == "absent":
+                summary.absent += 1
+                continue
+            if c.id in manual:
+                summary.kept_manual.append(c.number)
+                continue
+            sb_id = s.scalar(select(Sandbox.id).where(Sandbox.name == c.sandbox_name)) if c.sandbox_name else None
+            if sb_id is None:
+                has_score = s.scalar(select(PartScore.id).where(PartScore.candidate_id == c.id,
+                                                                PartScore.part_id == part_id)) is not None
+                if not has_score:
+                    summary.no_sandbox.append(c.number)
+                continue
+            todo[sb_id] = (c.id, c.number)
+    summary.workers = 1 if len(todo) <= 8 else (workers or os.cpu_count() or 1)
+    reports = grade_many(runtime, list(todo), workers=workers) if todo else {}
+    now = runtime.clock.now()
+    points_given: list[float] = []
+    with runtime.db.write() as s:
+        for sb_id, report in reports.items():
+            cand_id, number = todo[sb_id]
+            if "error" in report:
+                summary.errors.append((number, report["error"]))
+                continue
+            mx = report.get("max") or 0
+            pts = round(report["total"] * part_points / mx, 2) if mx else 0.0
+            row = s.scalar(select(PartScore).where(PartScore.candidate_id == cand_id, PartScore.part_id == part_id))
+            if row is None:
+                row = PartScore(candidate_id=cand_id, part_id=part_id)
+                s.add(row)
+            row.points, row.source, row.report, row.at = pts, "grader", report, now
+            points_given.append(pts)
+            summary.graded += 1
+        if points_given:
+            summary.mean = round(sum(points_given) / len(points_given), 2)
+            summary.full_marks = sum(1 for p in points_given if p >= part_points)
+            summary.zero = sum(1 for p in points_given if p == 0)
+        s.add(ContestEvent(contest_id=contest_id, at=now, actor=actor, kind="grade",
+                           detail={"part": part_name, "graded": summary.graded, "workers": summary.workers,
+                                   "errors": [list(e) for e in summary.errors], "kept_manual": summary.kept_manual,
+                                   "no_sandbox": summary.no_sandbox, "mean": summary.mean},
+                           reason="Chấm toàn bộ phần thi thực hành"))
+    return summary
+
+
+def score_report(runtime, contest_code: str, number: str) -> dict | None:
+    """The grader's score report (with its evidence) behind a candidate's practical points."""
+    with runtime.db.read() as s:
+        row = s.execute(select(PartScore.report).join(Candidate, Candidate.id == PartScore.candidate_id)
+                        .join(Contest, Contest.id == Candidate.contest_id)
+                        .join(ContestPart, ContestPart.id == PartScore.part_id)
+                        .where(Contest.code == contest_code, Candidate.number == number,
+                               ContestPart.kind == "practical")).first()
+        return row[0] if row else None
+
+
+__all__ = ["GradeSummary", "grade_contest", "score_report"]
