@@ -12,7 +12,7 @@ def contest():
 
 
 def register(main: click.Group) -> None:
-    from .contest import cli_organiser, cli_results  # noqa: F401  (attach their commands)
+    from .contest import cli_organiser, cli_portal, cli_results  # noqa: F401  (attach their commands)
 
     main.add_command(contest)
     main.add_command(cli_organiser.admin)  # `sandbox admin add …`
