@@ -464,7 +464,22 @@ def results_xlsx(results: ContestResults) -> bytes:
     import datetime as _dt
     wb.properties.created = wb.properties.modified = _dt.datetime(r.year, 1, 1)
     wb.save(buf)
-    return buf.getvalue()
+    return _fixed_zip_times(buf.getvalue(), r.year)
+
+
+def _fixed_zip_times(data: bytes, year: int) -> bytes:
+    """The same workbook bytes for the same results: openpyxl stamps each zip entry with the
+    time of writing; rewrite them with a fixed one."""
+    import zipfile
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(year, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
 
 
 __all__ = ["Block", "report_blocks", "report_text", "report_pdf", "report_docx", "results_xlsx",

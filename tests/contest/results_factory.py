@@ -59,3 +59,29 @@ def add_candidates(rt, contest: dict, units: dict[str, int], rows: list[tuple]) 
 
 def scored(theory: float, practical: float) -> dict:
     return {"Lý thuyết": theory, "Thực hành": practical}
+
+
+def add_shift(rt, contest: dict, name: str, scenario_id: str, backup_scenario_id: str = "") -> int:
+    from sandbox.contest.models import Shift
+    with rt.db.write() as s:
+        sh = Shift(contest_id=contest["id"], name=name, starts_at=AT, scenario_id=scenario_id,
+                   backup_scenario_id=backup_scenario_id)
+        s.add(sh)
+        s.flush()
+        return sh.id
+
+
+def add_candidate(rt, contest: dict, unit_id: int, number: str, full_name: str, **fields) -> int:
+    """One candidate with any of ``Candidate``'s columns (shift, scenario, sandbox, attendance…)."""
+    with rt.db.write() as s:
+        c = Candidate(contest_id=contest["id"], number=number, full_name=full_name, unit_id=unit_id,
+                      title=fields.pop("title", "Phó Chủ tịch"), **fields)
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+def set_part_score(rt, candidate_id: int, part_id: int, points: float, source: str) -> None:
+    """A part's points as the theory paper or a scores import leaves them."""
+    with rt.db.write() as s:
+        s.add(PartScore(candidate_id=candidate_id, part_id=part_id, points=points, source=source, at=AT))
