@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import sys
 
-from . import docflow, grading, imap_vs_dovecot, login_storm, signing_flow, smtp_ingest, webmail_pages
+from . import contest_report, docflow, grading, imap_vs_dovecot, login_storm, signing_flow, smtp_ingest, webmail_pages
 
 BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages, "login": login_storm, "imap": imap_vs_dovecot,
-           "signing": signing_flow, "docflow": docflow, "grading": grading}
+           "signing": signing_flow, "docflow": docflow, "grading": grading, "report": contest_report}
 
 
 def main(argv: list[str]) -> None:
