@@ -128,7 +128,7 @@ def report_blocks(results: ContestResults, *, appendix: bool = True) -> list[Blo
     b.append(Block("h2", "1. Số lượng thí sinh"))
     b.append(Block("bullet", f"Tổng số thí sinh đăng ký tham dự: {vn_count(len(r.candidates))} người."))
     by_tier = ", ".join(f"{t.label.replace('Cấp', 'cấp')}: {vn_count(t.present)}" for t in r.tiers)
-    line = f"Tổng số thí sinh tham gia dự thi: {vn_count(len(present))} người ({by_tier})"
+    line = f"Tổng số thí sinh tham gia dự thi: {vn_count(len(present))} người" + (f" ({by_tier})" if by_tier else "")
     if absent:
         line += f"; Số thí sinh vắng mặt: {vn_count(len(absent))} người."
     else:
@@ -444,6 +444,26 @@ def results_xlsx(results: ContestResults) -> bytes:
     totals = [r.band_total(i) for i in range(len(labels))]
     rows.append(["Tổng", len(r.candidates), tot, len(r.absentees)] + totals + [share(n, tot) for n in totals])
     sheet(ws, header, rows, [12, 9, 9, 8] + [12] * (2 * len(labels)))
+
+    ws = wb.create_sheet("Chấm thực hành")
+    from grader.report import VERDICTS_VI, evidence_text
+    rows = []
+    for c in r.candidates:
+        for p in c.parts:
+            rep = p.report
+            if not rep:
+                continue
+            if "criteria" not in rep:
+                rows.append([c.number, c.full_name, c.scenario_id, "", rep.get("error", ""), None, None, "", ""])
+                continue
+            for crit in rep["criteria"]:
+                result = f"{VERDICTS_VI.get(crit['verdict'], crit['verdict'])}: {crit.get('message', '')}"
+                if crit.get("detail"):
+                    result += f" ({crit['detail']})"
+                rows.append([c.number, c.full_name, rep.get("scenario", c.scenario_id), crit["id"], crit["description"],
+                             crit["points"], crit["awarded"], result, evidence_text(crit.get("evidence") or {})])
+    sheet(ws, ["Số báo danh", "Họ và tên", "Bộ đề", "Mã", "Tiêu chí", "Tối đa", "Đạt", "Kết quả", "Bằng chứng"], rows,
+          [12, 24, 18, 6, 40, 8, 8, 50, 60])
 
     ws = wb.create_sheet("Giải thưởng")
     rows = []

@@ -60,6 +60,7 @@ class PartResult:
     max: float
     points: float | None          # None: no score recorded
     source: str = ""
+    report: dict | None = None    # the grader's score report (criteria with evidence), if graded
 
 
 @dataclass
@@ -292,7 +293,7 @@ def _compute(contest, rules, parts, units, cands, scores) -> ContestResults:
         for p in parts:
             ps = scores.get((c.id, p.id))
             prs.append(PartResult(p.id, p.name, p.kind, p.points, None if ps is None else round(ps.points, 2),
-                                  "" if ps is None else ps.source))
+                                  "" if ps is None else ps.source, None if ps is None else ps.report))
         r = CandidateResult(c.id, c.number, c.full_name, c.title, unit.id, unit.name, unit.tier, prs,
                             absent=c.attendance == "absent", absence_reason=c.absence_reason or "",
                             backup_reason=c.backup_reason or "", scenario_id=c.scenario_id or "", max=max_total)

@@ -235,6 +235,9 @@ def test_dry_run_report_matches_the_hand_computed_table(dry_run, tmp_path):
     rows = list(wb["Theo cấp"].iter_rows(values_only=True))
     assert rows[-1][:10] == ("Tổng", 60, 58, 2, 6, 26, 14, 7, 3, 2)
     assert results_xlsx(res) == (tmp_path / "kq.xlsx").read_bytes()
+    detail = [r for r in wb["Chấm thực hành"].iter_rows(values_only=True) if r[0] == "TS041"]
+    assert [(r[3], r[5], r[6]) for r in detail] == [("C1", 3, 3), ("C2", 3, 3), ("C3", 3, 0), ("C4", 1, 0)]
+    assert detail[0][2] == BACKUP_SET and "Message-ID" in detail[0][8]
 
     # grading again changes nothing; the decision is recorded each time
     again = CliRunner().invoke(main, cli + ["grade", "thu2023", "--workers", "1"])

@@ -92,7 +92,7 @@ def test_pdf_is_a_pdf_with_the_text(results, tmp_path):
 def test_xlsx_sheets(results):
     from openpyxl import load_workbook
     wb = load_workbook(io.BytesIO(results_xlsx(results)))
-    assert wb.sheetnames == ["Thí sinh", "Đơn vị", "Theo cấp", "Giải thưởng"]
+    assert wb.sheetnames == ["Thí sinh", "Đơn vị", "Theo cấp", "Chấm thực hành", "Giải thưởng"]
     cand = list(wb["Thí sinh"].iter_rows(values_only=True))
     assert cand[0][:7] == ("Số báo danh", "Họ và tên", "Chức vụ", "Đơn vị", "Cấp", "Lý thuyết", "Thực hành")
     assert cand[1][:9] == ("SBD001", "Nguyễn Văn An", "Phó Trưởng phòng", "Sở Tư pháp", "cấp sở", 60, 40, 100, "100")
