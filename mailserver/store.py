@@ -263,9 +263,10 @@ def _view(ctx: ActionContext, account_id: int) -> MailView:
 
 
 def _uidvalidity(ctx: ActionContext, account_id: int, name: str) -> int:
-    # Deterministic (replay gives the same value), positive 32-bit, changes when a folder
-    # is deleted and made again (the log sequence differs).
-    h = hashlib.sha256(f"{ctx.sandbox.id}/{account_id}/{name}/{ctx.sandbox.log_seq}/{ctx.now.isoformat()}".encode()).digest()
+    # Deterministic (replay gives the same value: no database ids in it), positive 32-bit,
+    # changes when a folder is deleted and made again (the log sequence differs).
+    address = ctx.session.get(MailAccount, account_id).address
+    h = hashlib.sha256(f"{address}/{name}/{ctx.sandbox.log_seq}/{ctx.now.isoformat()}".encode()).digest()
     return int.from_bytes(h[:4], "big") % 2_000_000_000 + 1
 
 
@@ -343,11 +344,13 @@ def create_account(ctx: ActionContext, *, address: str, display_name: str = "", 
                       password_hash=password_hash, password_tag=password_tag, created_at=ctx.now)
     ctx.session.add(acc)
     ctx.session.flush()
-    for name, use in DEFAULT_FOLDERS:
-        ctx.session.add(Mailbox(sandbox_id=ctx.sandbox.id, account_id=acc.id, name=name, special_use=use,
-                                uidvalidity=_uidvalidity(ctx, acc.id, name), uidnext=1, modseq=1, subscribed=True))
+    boxes = [Mailbox(sandbox_id=ctx.sandbox.id, account_id=acc.id, name=name, special_use=use,
+                     uidvalidity=_uidvalidity(ctx, acc.id, name), uidnext=1, modseq=1, subscribed=True)
+             for name, use in DEFAULT_FOLDERS]
+    ctx.session.add_all(boxes)
     ctx.session.flush()
-    return {"account_id": acc.id, "address": address}
+    # the folders' ids, in DEFAULT_FOLDERS order: a replay maps later references to them
+    return {"account_id": acc.id, "address": address, "mailbox_ids": [b.id for b in boxes]}
 
 
 @action("mail.set_password")

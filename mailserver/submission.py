@@ -41,12 +41,15 @@ def _has_header(raw: bytes, name: bytes) -> bool:
 
 def complete_headers(raw: bytes, ctx: ActionContext, sender: str) -> bytes:
     """Add Date and Message-ID when the client left them out, as a submission server does
-    (RFC 6409 §8). Ids are derived from the log position, so replay makes the same ones."""
+    (RFC 6409 §8). Ids are derived from the sender, the log position, the time and the
+    content, so a replay makes the same ones."""
     extra = b""
     if not _has_header(raw, b"Date"):
         extra += b"Date: " + format_datetime(ctx.now.astimezone(VN_TZ)).encode() + b"\r\n"
     if not _has_header(raw, b"Message-ID"):
-        token = hashlib.sha256(f"{ctx.sandbox.id}:{ctx.sandbox.log_seq}:{ctx.now.isoformat()}".encode()).hexdigest()[:24]
+        # no database id in it, so a replay makes the same id (DESIGN.md §3)
+        token = hashlib.sha256(f"{sender}:{ctx.sandbox.log_seq}:{ctx.now.isoformat()}:".encode()
+                               + hashlib.sha256(raw).digest()).hexdigest()[:24]
         extra += f"Message-ID: <{token}@{domain_of(sender)}>\r\n".encode()
     return extra + raw if extra else raw
 

@@ -420,6 +420,38 @@ def log_verify(obj: _Ctx, name):
         rt.close()
 
 
+@main.command("replay")
+@click.argument("name")
+@click.option("--until", "until", type=int, default=None, help="Stop after this step (look at the world as it was).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@click.pass_obj
+def replay_cmd(obj: _Ctx, name, until, as_json):
+    """Re-apply a sandbox's log to a fresh copy, step by step; exit 1 at the first step that differs."""
+    import json
+
+    from .replay import replay
+
+    rt = obj.runtime()
+    try:
+        result = replay(rt, name, until=until)
+    except SandboxError as e:
+        _fail(e)
+    finally:
+        rt.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+    else:
+        done = [s for s in result.steps if s.ok]
+        click.echo(f"Phát lại {name} vào {result.replay}: {len(done)} bước khớp.")
+        if result.first_mismatch is not None:
+            bad = result.steps[-1]
+            click.echo(f"Khác biệt đầu tiên ở bước {bad.seq} ({bad.name}, {bad.actor}): {bad.detail}")
+        elif result.report_same is not None:
+            click.echo("Phiếu chấm của bản phát lại " + ("trùng khớp với bản gốc." if result.report_same
+                                                          else "KHÁC bản gốc."))
+    sys.exit(0 if result.first_mismatch is None and result.report_same is not False else 1)
+
+
 from .cli_contest import register as _register_contest  # noqa: E402
 
 _register_contest(main)
