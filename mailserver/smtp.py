@@ -21,7 +21,7 @@ import warnings
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from sandbox.errors import RateLimited, SandboxError
+from sandbox.errors import Forbidden, RateLimited, SandboxError
 
 from . import api
 from .addresses import domain_of, normalize_address
@@ -132,6 +132,8 @@ class SubmissionHandler:
             return reply(554, "5.6.0", f"Malformed message: {e}", e.message_vi)
         except MailError as e:
             return f"{e.code} 5.0.0 {ascii_vi(e.message_vi)}"
+        except Forbidden as e:  # permanent (e.g. the exam's time is up): a client must not retry
+            return f"550 5.7.1 {ascii_vi(e.message_vi)}"
         except SandboxError as e:
             return f"451 4.3.0 {ascii_vi(e.message_vi)}"
         except Exception:  # never drop the client on a server fault; nothing was stored
