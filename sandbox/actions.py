@@ -15,6 +15,7 @@ store first and passed by its hash, so the log alone can replay the sandbox.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -81,9 +82,18 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
-def entry_hash(prev_hash: str, seq: int, at: datetime, actor: str, name: str, args: dict, result_digest: str) -> str:
-    return digest({"prev": prev_hash, "seq": seq, "at": as_utc(at).isoformat(), "actor": actor,
-                   "name": name, "args": args, "result": result_digest})
+def entry_hash(prev_hash: str, seq: int, at: datetime, actor: str, name: str, args: dict, result_digest: str,
+               door: str | None = None) -> str:
+    entry = {"prev": prev_hash, "seq": seq, "at": as_utc(at).isoformat(), "actor": actor,
+             "name": name, "args": args, "result": result_digest}
+    if door:  # the door is covered by the chain too (entries without one hash as before)
+        entry["door"] = door
+    return digest(entry)
+
+
+#: the door an action comes through ("web", "smtp", "imap", "cli"), set by each entry point
+#: for the request, session or command it serves; recorded with every action
+DOOR: contextvars.ContextVar[str] = contextvars.ContextVar("sandbox_door", default="")
 
 
 class Dispatcher:
@@ -115,9 +125,11 @@ class Dispatcher:
             result = json.loads(canonical(handler(ctx, **args) or {}))
             seq = sandbox.log_seq + 1
             result_digest = digest(result)
-            h = entry_hash(sandbox.log_head, seq, now, actor, name, args, result_digest)
+            door = DOOR.get() or None
+            h = entry_hash(sandbox.log_head, seq, now, actor, name, args, result_digest, door)
             session.add(Action(sandbox_id=sandbox.id, seq=seq, at=now, actor=actor, name=name, args=args,
-                               result_digest=result_digest, prev_hash=sandbox.log_head, hash=h, result=result))
+                               result_digest=result_digest, prev_hash=sandbox.log_head, hash=h, result=result,
+                               door=door))
             sandbox.log_seq = seq
             sandbox.log_head = h
         self.db.after_commit(ctx._after_commit)  # at once, or when a batch() commits
@@ -135,7 +147,8 @@ def verify_chain(session: Session, sandbox_id: int) -> tuple[bool, int | None]:
             return False, entry.seq
         if entry.result is not None and digest(entry.result) != entry.result_digest:
             return False, entry.seq
-        if entry_hash(prev, entry.seq, entry.at, entry.actor, entry.name, entry.args, entry.result_digest) != entry.hash:
+        if entry_hash(prev, entry.seq, entry.at, entry.actor, entry.name, entry.args, entry.result_digest,
+                      entry.door) != entry.hash:
             return False, entry.seq
         prev = entry.hash
         expected_seq += 1

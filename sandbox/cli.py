@@ -31,6 +31,8 @@ def _fail(e: SandboxError):
 @click.pass_context
 def main(ctx, data_dir, database_url):
     """Practical-skills sandbox: mail, document workflow and signing for public servants."""
+    from .actions import DOOR
+    DOOR.set("cli")
     ctx.obj = _Ctx(data_dir, database_url)
 
 

@@ -43,6 +43,8 @@ class Action(Base):
     name: Mapped[str] = mapped_column(String(100))
     args: Mapped[dict] = mapped_column(JSON)
     result_digest: Mapped[str] = mapped_column(String(64))
+    #: the door it came through: web | smtp | imap | cli (None: the system, e.g. building)
+    door: Mapped[str | None] = mapped_column(String(10), nullable=True, default=None)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .actions import Dispatcher, canonical
+from .actions import DOOR, Dispatcher, canonical
 from .clock import FixedClock, as_utc
 from .errors import NotFound, SandboxError
 from .models import Action, Sandbox
@@ -151,7 +151,7 @@ def replay(runtime, name: str, *, until: int | None = None, grade_at_end: bool =
         sb = find_sandbox(s, name)
         if sb is None:
             raise NotFound(f"Không có sandbox {name}.", f"no sandbox {name}")
-        entries = [(e.seq, e.at, e.actor, e.name, e.args, e.result) for e in _entries(s, sb.id)]
+        entries = [(e.seq, e.at, e.actor, e.name, e.args, e.result, e.door) for e in _entries(s, sb.id)]
         original_id = sb.id
         n = len(s.scalars(select(Sandbox.id).where(Sandbox.name.like(f"{name}~replay%"))).all()) + 1
     target = f"{name}~replay{n}"
@@ -162,10 +162,11 @@ def replay(runtime, name: str, *, until: int | None = None, grade_at_end: bool =
     dispatcher = Dispatcher(runtime.db, clock, runtime.blobs, runtime.dispatcher.services)
     rt = replace(runtime, dispatcher=dispatcher, clock=clock)
     result = ReplayResult(name, target, new_id, until=until)
-    for seq, at, actor, action_name, args, recorded in entries:
+    for seq, at, actor, action_name, args, recorded, door in entries:
         if until is not None and seq > until:
             break
         clock.set(as_utc(at))
+        DOOR.set(door or "")
         new_args = ids.translate(args)
         try:
             got = dispatcher.dispatch(new_id, actor, action_name, new_args)

@@ -16,6 +16,7 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from sandbox.actions import DOOR
 from sandbox.errors import RateLimited, SandboxError
 
 from ..tls import server_ssl_context
@@ -87,7 +88,10 @@ class Connection(MailboxCommands, MessageCommands):
         await self.send(b"* " + (text.encode() if isinstance(text, str) else text) + b"\r\n")
 
     async def run_sync(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.server.executor, fn, *args)
+        def call():
+            DOOR.set("imap")  # the worker thread records its actions as coming through IMAP
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.server.executor, call)
 
     async def read_line(self) -> bytes:
         """One line including CRLF; a line over MAX_LINE is read to its end and refused."""
@@ -409,6 +413,7 @@ class IMAPServer:
         self._poller = asyncio.ensure_future(self._poll_changes())
 
     async def _client(self, reader, writer) -> None:
+        DOOR.set("imap")
         sock = writer.get_extra_info("socket")
         if sock is not None:
             try:

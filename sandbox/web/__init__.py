@@ -65,6 +65,11 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
                     return redirect(url_for("tasks.index"))
         return redirect(url_for("webmail.index"))
 
+    @app.before_request
+    def mark_door():
+        from sandbox.actions import DOOR
+        DOOR.set("web")
+
     @app.after_request
     def security_headers(resp):
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")

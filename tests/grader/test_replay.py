@@ -97,7 +97,11 @@ def session(runtime, smtp_server):
 def test_a_mixed_session_replays_to_the_same_score_report(session):
     rt, res = session
     with rt.db.read() as s:
-        names = {a.name for a in s.scalars(select(Action).where(Action.sandbox_id == res.sandbox_id))}
+        rows = list(s.scalars(select(Action).where(Action.sandbox_id == res.sandbox_id)))
+        names = {a.name for a in rows}
+        doors = {(a.name, a.door) for a in rows if a.door}
+    assert {("mail.submit", "smtp"), ("mail.set_flags", "imap"), ("mail.create_folder", "imap"),
+            ("mail.copy", "imap"), ("mail.set_flags", "web")} <= doors
     assert {"mail.submit", "mail.set_flags", "mail.create_folder", "mail.copy", "docflow.direct",
             "docflow.leader_signed", "docflow.forward_to_clerk"} <= names
     result = replay(rt, "ts003")
@@ -106,6 +110,9 @@ def test_a_mixed_session_replays_to_the_same_score_report(session):
     assert result.original_report["total"] == result.replay_report["total"] > 0
     with rt.db.read() as s:
         assert verify_chain(s, result.replay_sandbox_id) == (True, None)
+        replayed = {(a.name, a.door) for a in s.scalars(select(Action).where(
+            Action.sandbox_id == result.replay_sandbox_id)) if a.door}
+    assert replayed == doors  # the replay records each step's door as it was
 
 
 def test_a_changed_entry_is_named_by_the_replay_and_the_chain(session):
