@@ -38,6 +38,12 @@ def inject_admin():
     return {"current_admin": g.get("admin")}
 
 
+@bp.app_errorhandler(403)
+def forbidden(e):
+    return render_template("error.html", status=403, title="Không có quyền",
+                           message="Tài khoản của bạn không có quyền dùng trang này."), 403
+
+
 def admin_required(*roles: str):
     """Decorator: the view needs a logged-in admin, with one of ``roles`` if given."""
     def decorate(view):
