@@ -7,6 +7,7 @@ from . import contest_report, docflow, grading, imap_vs_dovecot, login_storm, si
 
 BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages, "login": login_storm, "imap": imap_vs_dovecot,
            "signing": signing_flow, "docflow": docflow, "grading": grading, "report": contest_report}
+BENCHES["portal"] = __import__(__package__ + ".portal", fromlist=["main"])  # candidate portal: login storm, autosave
 
 
 def main(argv: list[str]) -> None:
