@@ -20,12 +20,16 @@ def _fail(e: SandboxError):
 @click.argument("contest_id")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: every core).")
 @click.option("--actor", default="giam-khao", show_default=True, help="Who grades (recorded).")
+@click.option("--include-imported", is_flag=True,
+              help="Also grade candidates whose practical score was imported from a file (replacing it).")
 @click.pass_obj
-def grade_cmd(obj, contest_id, workers, actor):
-    """Grade every present candidate's practical part and store the score reports."""
+def grade_cmd(obj, contest_id, workers, actor, include_imported):
+    """Grade every present candidate's practical part and store the score reports (imported
+    and hand-entered scores are kept)."""
     from .grading import grade_contest
     try:
-        summary = grade_contest(obj.runtime(), contest_id, workers=workers, actor=actor)
+        summary = grade_contest(obj.runtime(), contest_id, workers=workers, actor=actor,
+                                include_imported=include_imported)
     except SandboxError as e:
         _fail(e)
     for line in summary.lines():

@@ -4,8 +4,9 @@ points (``PartScore(source="grader")``) and the decision is recorded (``ContestE
 
 The grader scores against the exam set's own maximum; the part's points are that share of
 the part's declared points (a 40-point exam set in a 40-point part: unchanged). A score an
-examiner entered by hand (``source="manual"``, an appeal for instance) is kept, never
-overwritten by grading again."""
+examiner entered by hand (``source="manual"``, an appeal for instance) or imported from a file
+(``source="import"``: a part taken elsewhere, a past contest) is an organiser's decision: it is
+kept, never overwritten by grading, unless ``include_imported`` is asked for."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ class GradeSummary:
     part: str
     graded: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)      # (number, message)
-    kept_manual: list[str] = field(default_factory=list)
+    kept_manual: list[str] = field(default_factory=list)     # numbers whose manual/imported score is kept
     no_sandbox: list[str] = field(default_factory=list)
     absent: int = 0
     workers: int = 1
@@ -41,7 +42,8 @@ class GradeSummary:
         if self.absent:
             out.append(f"Không chấm {vn_count(self.absent)} thí sinh vắng mặt.")
         if self.kept_manual:
-            out.append("Giữ điểm giám khảo đã nhập tay: " + ", ".join(self.kept_manual) + ".")
+            out.append(f"Giữ nguyên điểm đã nhập (từ tệp hoặc giám khảo nhập tay) của {vn_count(len(self.kept_manual))} "
+                       "thí sinh, không chấm lại.")
         if self.no_sandbox:
             out.append("Không có bài thực hành (chưa tạo sandbox): " + ", ".join(self.no_sandbox) + ".")
         for number, message in self.errors:
@@ -58,7 +60,7 @@ def _practical_part(s, contest: Contest) -> ContestPart:
 
 
 def grade_contest(runtime, contest_code: str, *, workers: int | None = None, actor: str = "giam-khao",
-                  numbers: list[str] | None = None) -> GradeSummary:
+                  numbers: list[str] | None = None, include_imported: bool = False) -> GradeSummary:
     """Grade every present candidate's practical sandbox (or only ``numbers``) and store the
     points and score reports. Returns what was done."""
     import os
@@ -73,8 +75,9 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
         contest_id, part_id, part_name, part_points = contest.id, part.id, part.name, part.points
         cands = s.scalars(select(Candidate).where(Candidate.contest_id == contest_id)
                           .order_by(Candidate.number)).all()
+        kept_sources = ("manual",) if include_imported else ("manual", "import")
         manual = set(s.scalars(select(PartScore.candidate_id).where(PartScore.part_id == part_id,
-                                                                    PartScore.source == "manual")))
+                                                                    PartScore.source.in_(kept_sources))))
         summary = GradeSummary(contest_code, part_name)
         todo: dict[int, tuple[int, str]] = {}          # sandbox id -> (candidate id, number)
         for c in cands:

@@ -451,7 +451,7 @@ def results_xlsx(results: ContestResults) -> bytes:
     for c in r.candidates:
         for p in c.parts:
             rep = p.report
-            if not rep:
+            if not rep or p.kind != "practical" or not ("criteria" in rep or "error" in rep):
                 continue
             if "criteria" not in rep:
                 rows.append([c.number, c.full_name, c.scenario_id, "", rep.get("error", ""), None, None, "", ""])

@@ -1,4 +1,4 @@
-"""Acceptance 2, a full dry run: 60 candidates of 12 units in 3 tiers, in 2 shifts, take both
+"""Grading and results on rows made with the models (the public-API dry run is test_dry_run.py): 60 candidates of 12 units in 3 tiers, in 2 shifts, take both
 parts; 2 are absent (with reasons), 1 is switched to the backup set, 1 leaves the practical
 part empty (điểm liệt). Nine practical parts are real sandboxes (the drill-size exam set
 tests/scenarios/data/minimal.yaml, and the drill luyen-gui-thu-cc-bcc as the backup set)
