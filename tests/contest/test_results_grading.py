@@ -149,7 +149,7 @@ def dry_run(sqlite_runtime):
     return rt, numbers
 
 
-def test_dry_run_report_matches_the_hand_computed_table(dry_run, tmp_path):
+def test_graded_and_imported_rows_give_the_hand_computed_report(dry_run, tmp_path):
     rt, numbers = dry_run
     cli = ["--data-dir", str(rt.settings.data_dir), "--database-url", rt.settings.database_url, "contest"]
 
