@@ -121,6 +121,7 @@ def _sandbox_id(s, cand: Candidate) -> int | None:
 def start_attempt(runtime, candidate_id: int, *, seat: str = "") -> AttemptState:
     """Start the candidate's exam (idempotent: a second call, from any seat, returns the
     running attempt unchanged). Draws the theory paper and closes the sandbox at the deadline."""
+    theory.ensure_sample_bank(runtime)     # the shipped bank "mau" is there on first use
     now = runtime.clock.now()
     with runtime.db.write() as s:
         cand = s.get(Candidate, candidate_id)
