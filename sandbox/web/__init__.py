@@ -41,6 +41,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.register_blueprint(signing_bp, url_prefix="/ky-so")
     app.register_blueprint(docflow_bp, url_prefix="/van-ban")
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(__import__("sandbox.web.timeline_views", fromlist=["bp"]).bp)  # /quan-tri/phat-lai
     __import__("sandbox.web.admin", fromlist=["register"]).register(app)  # /quan-tri: admin login, organiser pages
     __import__("sandbox.web.portal", fromlist=["bp"]).register(app)  # /thi: candidate portal; /quan-tri/giam-sat: examiner
     auth.init_app(app)
