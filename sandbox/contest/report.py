@@ -19,11 +19,12 @@ from .results import (FAIL_LABEL, ContestResults, share, vn_count, vn_num, vn_pe
 from .rules import LEVEL_VI, LEVELS, TIER_VI, band_phrase, describe_rules
 
 DOC_TITLE = "BÁO CÁO"
+BLANK = "\u00a0" * 8      # left for the number and the day, filled in when the report is issued
 
 
 @dataclass
 class Block:
-    kind: str          # title | subtitle | h1 | h2 | h3 | p | bullet | table | chart
+    kind: str          # meta (number and place/date, tab-separated) | title | subtitle | h1 | h2 | h3 | p | bullet | table | chart
     text: str = ""
     header: list[str] | None = None
     rows: list[list[str]] | None = None
@@ -119,7 +120,8 @@ def award_sentences(results: ContestResults) -> list[tuple[str, list[str], list[
 def report_blocks(results: ContestResults, *, appendix: bool = True) -> list[Block]:
     r = results
     present, absent = r.present, r.absentees
-    b: list[Block] = [Block("title", DOC_TITLE),
+    b: list[Block] = [Block("meta", f"Số:{BLANK}/BC-BTC\tCần Thơ, ngày{BLANK}tháng{BLANK}năm {r.year}"),
+                      Block("title", DOC_TITLE),
                       Block("subtitle", f"Kết quả tổ chức {r.name} năm {r.year}"),
                       Block("h1", "I. QUY ĐỊNH ÁP DỤNG KHI TÍNH KẾT QUẢ")]
     parts = [(p["name"], p["points"]) for p in r.parts]
@@ -204,7 +206,10 @@ def report_blocks(results: ContestResults, *, appendix: bool = True) -> list[Blo
 def report_text(results: ContestResults, *, appendix: bool = False) -> str:
     out: list[str] = []
     for blk in report_blocks(results, appendix=appendix):
-        if blk.kind == "title":
+        if blk.kind == "meta":
+            left, _, right = blk.text.partition("\t")
+            out += [f"{left:<30}{right}", ""]
+        elif blk.kind == "title":
             out.append(blk.text)
         elif blk.kind == "subtitle":
             out += [blk.text, ""]
@@ -260,13 +265,20 @@ def report_pdf(results: ContestResults, *, appendix: bool = True) -> bytes:
                                  firstLineIndent=-4 * mm, alignment=4, spaceAfter=3),
         "cell": ParagraphStyle("c", fontName=regular, fontSize=8.5, leading=10.5),
         "head": ParagraphStyle("hd", fontName=bold, fontSize=8.5, leading=10.5),
+        "p_left": ParagraphStyle("pl", fontName=regular, fontSize=11, leading=14),
+        "p_right": ParagraphStyle("pr", fontName=regular, fontSize=11, leading=14, alignment=2),
         "caption": ParagraphStyle("cap", fontName=bold, fontSize=10, leading=13, alignment=1, spaceBefore=4,
                                   spaceAfter=4),
     }
     width = A4[0] - 35 * mm
     story: list[Any] = []
     for blk in report_blocks(results, appendix=appendix):
-        if blk.kind == "bullet":
+        if blk.kind == "meta":
+            left, _, right = blk.text.partition("\t")
+            meta = LongTable([[Paragraph(escape(left), st["p_left"]), Paragraph(escape(right), st["p_right"])]],
+                             colWidths=[width * 0.4, width * 0.6])
+            story += [meta, Spacer(1, 10)]
+        elif blk.kind == "bullet":
             story.append(Paragraph("- " + escape(blk.text), st["bullet"]))
         elif blk.kind == "table":
             if blk.text:
@@ -330,7 +342,11 @@ def report_docx(results: ContestResults, *, appendix: bool = True) -> bytes:
         return p
 
     for blk in report_blocks(results, appendix=appendix):
-        if blk.kind == "title":
+        if blk.kind == "meta":
+            from docx.enum.text import WD_TAB_ALIGNMENT
+            p = para(blk.text, size=Pt(12), space_after=Pt(12))
+            p.paragraph_format.tab_stops.add_tab_stop(usable, WD_TAB_ALIGNMENT.RIGHT)
+        elif blk.kind == "title":
             para(blk.text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, size=Pt(14), space_after=Pt(0))
         elif blk.kind == "subtitle":
             para(blk.text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=Pt(12))

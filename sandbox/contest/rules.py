@@ -30,7 +30,7 @@ DEFAULT_RULES: dict = {
     "bands": [["100", 100, None], ["90 - <100", 90, 100], ["80 - <90", 80, 90], ["70 - <80", 70, 80],
               ["50 - <70", 50, 70]],
     # the units' (collective) bands, as the 2023 report grouped them
-    "unit_bands": [[">=90", 90, None], ["80 - <90", 80, 90], ["70 - <80", 70, 80], ["50 - <70", 50, 70]],
+    "unit_bands": [["≥90", 90, None], ["80 - <90", 80, 90], ["70 - <80", 70, 80], ["50 - <70", 50, 70]],
     # award counts per level for collective (unit) awards, by group of tiers (2024 plan: one of each)
     "awards": {"city": {"tiers": ["so"], "first": 1, "second": 1, "third": 1},
                "district": {"tiers": ["huyen", "xa"], "first": 1, "second": 1, "third": 1}},
