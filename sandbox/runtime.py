@@ -33,7 +33,6 @@ class Runtime:
         import scenarios.build  # noqa: F401  (registers scenario instances)
         from .contest import models as _contest  # noqa: F401  (contest tables)
         from .contest import appeal_models as _appeals  # noqa: F401  (grade records, re-grades, appeals)
-        from . import training_models as _training  # noqa: F401  (drill class tables)
         from . import models  # noqa: F401
 
         settings = settings or Settings()
