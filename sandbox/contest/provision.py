@@ -137,6 +137,9 @@ def _record(runtime, candidate_id: int, name: str, scenario_id: str, seed: int) 
 
 # --- jobs (the admin page's progress bar) -------------------------------------------------
 
+_running: set[int] = set()      # jobs whose thread runs in this process
+_running_lock = threading.Lock()
+
 def start_provision_job(runtime, code: str, shift: str, actor: str, *, background: bool = True) -> int:
     """Record a job and run ``provision_shift`` in a background thread of this process,
     writing its progress to the job row. A shift with a running job gets that job back."""
@@ -145,12 +148,20 @@ def start_provision_job(runtime, code: str, shift: str, actor: str, *, backgroun
         running = s.scalar(select(ProvisionJob).where(ProvisionJob.shift_id == shift_id,
                                                       ProvisionJob.status.in_(("queued", "running"))))
         if running is not None:
-            return running.id
+            with _running_lock:
+                alive = running.id in _running
+            if alive:
+                return running.id
+            # its process stopped (restart, crash): say so, and start afresh (builds are idempotent)
+            running.status, running.finished_at = "failed", runtime.clock.now()
+            running.message = "Bị gián đoạn (máy chủ đã khởi động lại); đã chạy lại."
         job = ProvisionJob(contest_id=contest_id, shift_id=shift_id, status="queued", total=len(ids), done=0,
                            errors=[], actor=actor, started_at=runtime.clock.now())
         s.add(job)
         s.flush()
         job_id = job.id
+    with _running_lock:
+        _running.add(job_id)
     if background:
         threading.Thread(target=run_job, args=(runtime, job_id, code, shift, actor), daemon=True,
                          name=f"provision-{job_id}").start()
@@ -160,6 +171,14 @@ def start_provision_job(runtime, code: str, shift: str, actor: str, *, backgroun
 
 
 def run_job(runtime, job_id: int, code: str, shift: str, actor: str) -> None:
+    try:
+        _run_job(runtime, job_id, code, shift, actor)
+    finally:
+        with _running_lock:
+            _running.discard(job_id)
+
+
+def _run_job(runtime, job_id: int, code: str, shift: str, actor: str) -> None:
     def progress(done, total, number):
         with runtime.db.write() as s:
             job = s.get(ProvisionJob, job_id)

@@ -174,3 +174,16 @@ def test_scores_import(sqlite_runtime, tmp_path):
         "Dòng 7, cột «Thực hành»: điểm «x» không phải là số.",
     ]
     assert not report.saved
+
+
+def test_interrupted_job_is_marked_and_run_again(sqlite_runtime, tmp_path):
+    from sandbox.contest.admin_models import ProvisionJob
+    small_contest(sqlite_runtime, tmp_path, n=1)
+    with sqlite_runtime.db.write() as s:   # a job left "running" by a process that stopped
+        c = api.get_contest(s, "cds2023")
+        s.add(ProvisionJob(contest_id=c.id, shift_id=api.list_shifts(sqlite_runtime, "cds2023")[0].id,
+                           status="running", total=1, errors=[], started_at=sqlite_runtime.clock.now()))
+    job_id = api.start_provision_job(sqlite_runtime, "cds2023", "Ca 1", "btc", background=False)
+    assert job_id == 2 and api.job_view(sqlite_runtime, job_id).status == "done"
+    old = api.job_view(sqlite_runtime, 1)
+    assert old.status == "failed" and old.message.startswith("Bị gián đoạn")
