@@ -457,6 +457,7 @@ def replay_cmd(obj: _Ctx, name, until, as_json):
 from .cli_contest import register as _register_contest  # noqa: E402
 
 _register_contest(main)
+__import__("sandbox.cli_training", fromlist=["register"]).register(main)  # `sandbox training …`
 __import__("sandbox.cli_regrade", fromlist=["register"]).register(main)  # regrade, grade-history, appeal
 
 
