@@ -32,6 +32,7 @@ class Runtime:
         import docflow.api  # noqa: F401  (registers docflow tables and actions)
         import scenarios.build  # noqa: F401  (registers scenario instances)
         from .contest import models as _contest  # noqa: F401  (contest tables)
+        from . import training_models as _training  # noqa: F401  (drill class tables)
         from .contest import appeal_models as _appeals  # noqa: F401  (grade records, re-grades, appeals)
         from . import models  # noqa: F401
 
