@@ -248,3 +248,30 @@ def test_graded_and_imported_rows_give_the_hand_computed_report(dry_run, tmp_pat
     with rt.db.read() as s:
         kinds = s.scalars(select(ContestEvent.kind)).all()
     assert kinds.count("grade") == 2
+
+
+def test_grading_keeps_decisions_and_lists_what_it_cannot_grade(sqlite_runtime):
+    from sandbox.contest.grading import grade_contest
+    rt = sqlite_runtime
+    rt.clock = rt.dispatcher.clock = FixedClock(START.astimezone(dt.timezone.utc))
+    contest = make_contest(rt, "nho")
+    unit = add_units(rt, contest, [("Sở Tư pháp", "so")])["Sở Tư pháp"]
+    practical = contest["parts"]["Thực hành"]
+    loaded = load(MAIN_SET)
+    ids = {}
+    for n in ("A1", "A2", "A3"):
+        ids[n] = add_candidate(rt, contest, unit, n, f"Thí sinh {n}", attendance="present", sandbox_name=f"nho-{n}")
+        _act(rt, build(rt, loaded, 1, f"nho-{n}", start=START), FULL)
+    ids["A4"] = add_candidate(rt, contest, unit, "A4", "Thí sinh A4", attendance="present", sandbox_name="nho-khong-co")
+    set_part_score(rt, ids["A2"], practical, 12, "import")
+    set_part_score(rt, ids["A3"], practical, 15, "manual")
+    summary = grade_contest(rt, "nho", workers=1)
+    assert (summary.graded, summary.kept_manual, summary.no_sandbox) == (1, ["A2", "A3"], ["A4"])
+    assert "Không có bài thực hành (chưa tạo sandbox): A4." in summary.lines()
+    by = {c.number: c.parts[1] for c in results_for(rt, "nho").candidates}
+    assert (by["A1"].points, by["A1"].source) == (40, "grader")
+    assert (by["A2"].points, by["A2"].source) == (12, "import") and (by["A3"].points, by["A3"].source) == (15, "manual")
+    again = grade_contest(rt, "nho", workers=1, include_imported=True)
+    assert again.graded == 2 and again.kept_manual == ["A3"]
+    by = {c.number: c.parts[1] for c in results_for(rt, "nho").candidates}
+    assert (by["A2"].points, by["A2"].source) == (40, "grader") and by["A3"].points == 15
