@@ -444,7 +444,7 @@ def review(runtime, appeal_id: int, *, reviewer: str, note: str, run_replay: boo
                            "reviewer is the first examiner")
     evidence = disputed_evidence(runtime, get_appeal(runtime, appeal_id))
     packet: dict = {"criteria": evidence, "replay_command": f"sandbox replay {name}",
-                    "timeline": f"/quan-tri/dong-thoi-gian/{name}"}
+                    "timeline": f"/quan-tri/phat-lai/{name}"}
     if run_replay:
         from .replay import replay
         res = replay(runtime, name)
