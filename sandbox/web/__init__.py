@@ -44,6 +44,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.register_blueprint(__import__("sandbox.web.timeline_views", fromlist=["bp"]).bp)  # /quan-tri/phat-lai
     __import__("sandbox.web.admin", fromlist=["register"]).register(app)  # /quan-tri: admin login, organiser pages
     __import__("sandbox.web.portal", fromlist=["bp"]).register(app)  # /thi: candidate portal; /quan-tri/giam-sat: examiner
+    __import__("sandbox.web.training", fromlist=["bp"]).register(app)  # /luyen-tap, /quan-tri/luyen-tap: drill classes
     app.register_blueprint(__import__("sandbox.web.appeals", fromlist=["bp"]).bp)  # /quan-tri/phuc-khao: appeals, re-grades
     auth.init_app(app)
 
