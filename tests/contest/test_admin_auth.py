@@ -2,11 +2,7 @@
 apart from the candidate's, role checks."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from sandbox.contest.api import admin_login
-from tests.conftest import cli_env
 
 from .conftest import ADMIN_PASSWORD, CSRF_FIELD
 
@@ -52,14 +48,18 @@ def test_rate_limited_after_ten_failures(admin_web):
 
 
 def test_cli_admin_add(tmp_path):
-    data = tmp_path / "d"
-    cli = [sys.executable, "-m", "sandbox.cli"]
-    res = subprocess.run(cli + ["admin", "add", "giamkhao1", "--name", "Phạm Văn Chấm", "--role", "examiner",
-                                "--password", "ChamThi@2023"], env=cli_env(data), capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    assert "Đã tạo tài khoản quản trị giamkhao1 (Phạm Văn Chấm, Giám khảo)" in res.stdout
-    res = subprocess.run(cli + ["admin", "add", "x y", "--name", "A", "--role", "examiner", "--password", "12345678"],
-                         env=cli_env(data), capture_output=True, text=True)
-    assert res.returncode == 2 and "Tên đăng nhập không hợp lệ" in res.stderr
-    res = subprocess.run(cli + ["admin", "list"], env=cli_env(data), capture_output=True, text=True)
-    assert "giamkhao1" in res.stdout
+    from click.testing import CliRunner
+
+    from sandbox.cli import main
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path / "d"), "--database-url", f"sqlite:///{tmp_path / 'd.sqlite'}", "admin"]
+    res = runner.invoke(main, base + ["add", "giamkhao1", "--name", "Phạm Văn Chấm", "--role", "examiner",
+                                      "--password", "ChamThi@2023"])
+    assert res.exit_code == 0, res.output
+    assert "Đã tạo tài khoản quản trị giamkhao1 (Phạm Văn Chấm, Giám khảo)" in res.output
+    res = runner.invoke(main, base + ["add", "x y", "--name", "A", "--role", "examiner", "--password", "12345678"])
+    assert res.exit_code == 2 and "Tên đăng nhập không hợp lệ" in res.output
+    res = runner.invoke(main, base + ["add", "ngan", "--name", "A", "--role", "examiner", "--password", "1234"])
+    assert res.exit_code == 2 and "Mật khẩu phải có ít nhất 8 ký tự." in res.output
+    res = runner.invoke(main, base + ["list"])
+    assert "giamkhao1" in res.output and "Giám khảo" in res.output

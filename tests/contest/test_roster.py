@@ -3,8 +3,6 @@ before anything is saved; all-or-nothing unless the organiser chose the good row
 unique; unreadable files refused with a clear message and nothing half-imported."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -14,7 +12,6 @@ from sqlalchemy import func, select
 
 from sandbox.contest import api
 from sandbox.contest.models import Candidate, ContestUnit
-from tests.conftest import cli_env
 
 HEADERS = ["STT", "Số báo danh", "Họ và tên", "Chức vụ", "Đơn vị", "Cấp", "Email", "Điện thoại"]
 UNITS = [("Sở Nội vụ", "sở"), ("UBND quận Ninh Kiều", "huyện"), ("UBND phường An Hòa", "xã")]
@@ -184,12 +181,16 @@ def test_csv_in_windows_1258_is_refused_not_mojibaked(sqlite_runtime, tmp_path):
 
 
 def test_cli_import_roster_exit_codes(tmp_path):
-    data = tmp_path / "d"
-    env = cli_env(data)
-    cli = [sys.executable, "-m", "sandbox.cli", "contest"]
+    from click.testing import CliRunner
+
+    from sandbox.cli import main
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'd.sqlite'}"
 
     def run(*args):
-        return subprocess.run(cli + list(args), env=env, capture_output=True, text=True)
+        res = runner.invoke(main, ["--data-dir", str(tmp_path / "d"), "--database-url", db, "contest", *args])
+        res.returncode, res.stdout_lines = res.exit_code, res.stdout.splitlines()
+        return res
 
     assert run("create", "cds2023", "--name", "Cuộc thi 2023", "--year", "2023", "--part", "Lý thuyết=60",
                "--part", "Thực hành=40").returncode == 0
@@ -199,10 +200,30 @@ def test_cli_import_roster_exit_codes(tmp_path):
     f = write_xlsx(tmp_path / "ds.xlsx", SEEDED)
     res = run("import-roster", "cds2023", str(f))
     assert res.returncode == 2
-    assert res.stdout.splitlines()[1:9] == [f"  - {m}" for m in EXPECTED]
+    assert res.stdout_lines[1:9] == [f"  - {m}" for m in EXPECTED]
     res = run("import-roster", "cds2023", str(f), "--partial")
     assert res.returncode == 1 and "Đã lưu 2 thí sinh" in res.stdout
     bad = tmp_path / "x.xlsx"
     bad.write_bytes(b"not a zip")
     res = run("import-roster", "cds2023", str(bad))
-    assert res.returncode == 2 and res.stderr.startswith("Lỗi: Tệp x.xlsx không phải tệp Excel .xlsx thật")
+    assert res.returncode == 2 and "Lỗi: Tệp x.xlsx không phải tệp Excel .xlsx thật" in res.output
+
+
+def test_merged_data_cells_and_mojibake_csv(sqlite_runtime, tmp_path):
+    make_contest(sqlite_runtime)
+    f = write_xlsx(tmp_path / "gop.xlsx", [SEEDED[0], (2, "", "Trần Thị Bình", "Chủ tịch", "UBND quận Ninh Kiều", "huyện",
+                                                       "", "")])
+    wb = openpyxl.load_workbook(f)
+    wb.active.merge_cells("D2:D3")     # "Chức vụ" of rows 2 and 3 merged
+    wb.save(f)
+    report = api.import_roster(sqlite_runtime, "cds2023", f)
+    assert [str(p) for p in report.problems] == [
+        "Dòng 2, cột «Chức vụ»: ô bị gộp với ô khác; hãy bỏ gộp ô và ghi đủ giá trị cho từng dòng.",
+        "Dòng 3, cột «Chức vụ»: ô bị gộp với ô khác; hãy bỏ gộp ô và ghi đủ giá trị cho từng dòng."]
+    mojibake = "Họ và tên,Đơn vị\nNguyễn Văn An,Sở Nội vụ\n".encode().decode("cp1252", errors="replace")
+    g = tmp_path / "loi-font.csv"
+    g.write_text(mojibake, encoding="utf-8")
+    with pytest.raises(api.ImportFileError) as e:
+        api.import_roster(sqlite_runtime, "cds2023", g)
+    assert "bị lỗi phông" in e.value.message_vi
+    assert count(sqlite_runtime, Candidate) == 0
