@@ -26,6 +26,13 @@ def rt(sqlite_runtime):
     return sqlite_runtime
 
 
+@pytest.fixture
+def any_rt(runtime):
+    """SQLite and PostgreSQL."""
+    runtime.clock = runtime.dispatcher.clock = FixedClock(START)
+    return runtime
+
+
 def send(rt, login: training.TraineeLogin, to: str, subject: str) -> None:
     with rt.db.read() as s:
         sb = training._current(s, login.sandbox_name)
@@ -53,7 +60,8 @@ def cells(b: dict) -> dict[str, dict[str, str]]:
     return {t["name"]: {k: v["status"] for k, v in t["slots"][0]["criteria"].items()} for t in b["trainees"]}
 
 
-def test_board_passed_failed_not_yet_and_common_mistakes(rt):
+def test_board_passed_failed_not_yet_and_common_mistakes(any_rt):
+    rt = any_rt
     info, _ = training.create_class(rt, "Lớp Ninh Kiều", [MINIMAL], code="nk-2026", actor="gv01")
     assert info.join_code == "NK-2026" and info.slug == "lop-ninh-kieu"
     an = training.join(rt, "nk-2026", "Nguyễn Văn An")
@@ -94,7 +102,8 @@ def test_a_task_left_alone_stays_not_yet():
     assert training.criterion_statuses(report, baseline, acted=0) == {"A1": "not_yet", "B1": "not_yet"}
 
 
-def test_trainer_reset_rebuilds_and_is_recorded(rt):
+def test_trainer_reset_rebuilds_and_is_recorded(any_rt):
+    rt = any_rt
     info, _ = training.create_class(rt, "Lớp Cái Răng", [MINIMAL], code="CR01")
     an = training.join(rt, "CR01", "Nguyễn Văn An")
     login = an.logins[0]
