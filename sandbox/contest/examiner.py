@@ -186,11 +186,13 @@ def contest_rooms(runtime, contest_id: int) -> tuple[Contest, list[Shift], list[
         return c, list(shifts), list(rooms)
 
 
-def extensions(runtime, contest_id: int, limit: int = 50) -> list[ContestEvent]:
+def extensions(runtime, contest_id: int, limit: int = 50) -> list[tuple[ContestEvent, str]]:
+    """The latest time extensions of a contest, newest first, with the candidate's number."""
     with runtime.db.read() as s:
-        rows = s.scalars(select(ContestEvent).where(ContestEvent.contest_id == contest_id,
-                                                    ContestEvent.kind == "extend_time")
+        rows = s.execute(select(ContestEvent, Candidate.number)
+                         .outerjoin(Candidate, Candidate.id == ContestEvent.candidate_id)
+                         .where(ContestEvent.contest_id == contest_id, ContestEvent.kind == "extend_time")
                          .order_by(ContestEvent.at.desc(), ContestEvent.id.desc()).limit(limit)).all()
-        for r in rows:
-            s.expunge(r)
-        return list(rows)
+        for ev, _ in rows:
+            s.expunge(ev)
+        return [(ev, number or "") for ev, number in rows]

@@ -20,7 +20,7 @@ from sandbox.errors import Forbidden, NotFound, RateLimited  # noqa: F401  (Rate
 from sandbox.models import Sandbox
 
 from . import theory
-from .models import Attempt, Candidate, Contest, ContestPart, TheoryPaper
+from .models import Attempt, Candidate, Contest, ContestPart, Shift, TheoryPaper
 from .passwords import candidate_password
 
 #: a candidate counts as "online" in the examiner's view when seen this recently
@@ -131,6 +131,11 @@ def start_attempt(runtime, candidate_id: int, *, seat: str = "") -> AttemptState
             raise Forbidden("Thí sinh đã được ghi vắng thi; liên hệ giám khảo phòng thi.", "candidate absent")
         att = s.scalar(select(Attempt).where(Attempt.candidate_id == candidate_id))
         if att is None:
+            shift = s.get(Shift, cand.shift_id) if cand.shift_id else None
+            if shift is not None and shift.starts_at is not None and as_utc(now) < as_utc(shift.starts_at):
+                from sandbox.vnformat import date_time
+                raise Forbidden(f"Chưa đến giờ thi: {shift.name} bắt đầu lúc {date_time(shift.starts_at)}.",
+                                f"shift {shift.id} starts at {shift.starts_at}")
             contest = s.get(Contest, cand.contest_id)
             att = Attempt(candidate_id=cand.id, started_at=now,
                           deadline=now + timedelta(minutes=contest.duration_minutes),
@@ -217,6 +222,21 @@ def sweep(runtime, contest_id: int | None = None) -> int:
                 _finish(s, att, now, auto=True)
                 done += 1
     return done
+
+
+def sync_closing(runtime, candidate_id: int) -> None:
+    """Make the candidate's current sandbox close when their attempt does (after a switch to
+    the backup set, the new sandbox did not exist when the attempt started)."""
+    with runtime.db.write() as s:
+        cand = s.get(Candidate, candidate_id)
+        att = s.scalar(select(Attempt).where(Attempt.candidate_id == candidate_id))
+        sandbox_id = _sandbox_id(s, cand) if cand is not None else None
+        if att is None or sandbox_id is None:
+            return
+        end = as_utc(att.finished_at) if att.finished_at is not None else as_utc(att.deadline)
+        sb = s.get(Sandbox, sandbox_id)
+        if sb.closes_at is None or as_utc(sb.closes_at) != end:
+            sb.closes_at = end
 
 
 def contest_by_code(runtime, code: str) -> Contest:

@@ -250,6 +250,7 @@ def open_tool(tool: str):
     st = _touch("practical")
     if not st.started:
         return redirect(url_for("portal.start"))
+    exam.sync_closing(current_runtime(), g.candidate.id)
     ref = exam.mail_account_of(current_runtime(), g.candidate.id)
     if ref is None:
         flash("Bài thực hành của bạn chưa được chuẩn bị; vui lòng báo giám khảo phòng thi.", "error")
