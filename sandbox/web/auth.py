@@ -23,13 +23,23 @@ def init_app(app) -> None:
         with runtime().db.read() as s:
             ref = account_ref(s, account_id)
         if ref is None or ref.sandbox_id != session.get("sandbox_id"):
-            session.clear()
+            clear_mail_session()
             return
         g.account = ref
 
     @app.context_processor
     def inject_user():
         return {"current_account": g.get("account")}
+
+
+#: the keys of a tool (mail account) login; an examiner's login (``admin_id``) and a candidate
+#: portal login live beside them and are not touched by logging in or out of the tools
+MAIL_SESSION_KEYS = ("account_id", "sandbox_id", "df_views")
+
+
+def clear_mail_session() -> None:
+    for key in MAIL_SESSION_KEYS:
+        session.pop(key, None)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -56,7 +66,7 @@ def login():
             if ref is None:
                 error = "Tên đăng nhập hoặc mật khẩu không đúng."
             else:
-                session.clear()
+                clear_mail_session()
                 session["account_id"] = ref.id
                 session["sandbox_id"] = ref.sandbox_id
                 session.permanent = False
@@ -67,6 +77,6 @@ def login():
 @bp.post("/logout")
 def logout():
     """Đăng xuất."""
-    session.clear()
+    clear_mail_session()
     flash("Bạn đã đăng xuất.", "info")
     return redirect(url_for("auth.login"))

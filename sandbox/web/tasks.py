@@ -82,7 +82,8 @@ def restart():
     res = rebuild(rt, g.account.sandbox_id, actor=address)
     with rt.db.read() as s:
         ref = account_by_address(s, res.sandbox_id, address)
-    session.clear()
+    from .auth import clear_mail_session
+    clear_mail_session()
     session["account_id"], session["sandbox_id"] = ref.id, ref.sandbox_id
     flash("Đã làm lại từ đầu: mọi thao tác trước đó được lưu riêng, bài làm mới như lúc bắt đầu.", "info")
     return redirect(url_for("tasks.index"))
