@@ -491,7 +491,8 @@ def _trainee_actions(s, sandbox_ids: list[int]) -> dict[int, dict]:
         Action.sandbox_id.in_(sandbox_ids), Action.name == "scenario.instantiate")).all())
     out = {sid: {"count": 0, "last": None} for sid in sandbox_ids}
     rows = s.execute(select(Action.sandbox_id, Action.seq, Action.actor, Action.at)
-                     .where(Action.sandbox_id.in_(sandbox_ids))).all()
+                     .where(Action.sandbox_id.in_(sandbox_ids), Action.actor != "system",
+                            Action.actor.not_like(TRAINER_ACTOR + "%"))).all()
     for sid, seq, actor, at in rows:
         if seq <= built.get(sid, 0) or actor in ("system", builders.get(sid)) or actor.startswith(TRAINER_ACTOR):
             continue

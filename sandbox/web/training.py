@@ -62,6 +62,13 @@ def follow_reset():
           if by else "Bài luyện đã được làm lại từ đầu: bạn đang ở bài làm mới.", "info")
 
 
+@bp.before_app_request
+def trainer_home():
+    """A trainer's start page is the list of drill classes (the admin home shows contests)."""
+    if request.endpoint == "admin_auth.home" and getattr(g.get("admin"), "role", None) == "trainer":
+        return redirect(url_for("training.classes"))
+
+
 # --- trainee ------------------------------------------------------------------------------------
 @bp.route("/luyen-tap/tham-gia", methods=["GET", "POST"])
 def join():

@@ -52,6 +52,7 @@ def text(resp) -> str:
 
 def test_trainer_creates_a_class_from_the_form(app):
     gv = trainer(app)
+    assert gv.get("/quan-tri/").headers["Location"].endswith("/quan-tri/luyen-tap")  # a trainer starts here
     page = text(gv.get("/quan-tri/luyen-tap"))
     assert "Tạo lớp mới" in page and "luyen-gui-thu-cc-bcc" in page and "thi-2024-de-1" in page
     csrf = CSRF_FIELD.search(page).group(1)
