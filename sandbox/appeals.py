@@ -267,8 +267,12 @@ def dry_run(runtime, scenario_ref: str, *, pattern: str | None = None, contest: 
             baselines[sid] = (rep, "graded")
     old_versions = sorted({int(rep.get("rubric_version") or 0) for rep, _ in baselines.values() if "error" not in rep})
     if old_versions and new_sc.rubric.version <= max(old_versions):
+        hint = ""
+        if any(b == "graded" for _, b in baselines.values()):
+            hint = (" (Bài chưa có phiếu chấm lưu lại được chấm theo tệp đề của sandbox; nếu tệp đó đã bị sửa tại chỗ "
+                    "thì hãy lấy lại bản cũ và đặt bản sửa ở thư mục khác, giữ nguyên tên tệp.)")
         raise SandboxError(f"Tệp đề sửa phải tăng phiên bản đáp án (rubric.version): hiện tại là {max(old_versions)}, "
-                           f"tệp mới vẫn là {new_sc.rubric.version}.", "rubric version not bumped")
+                           f"tệp mới vẫn là {new_sc.rubric.version}.{hint}", "rubric version not bumped")
     new_reports = rg.grade_with(runtime, loaded.path, [t.sandbox_id for t in targets], scenario=new_sc, workers=workers)
     old_sc = _old_scenario(runtime, loaded.id, targets[0].sandbox_id)
     plan = rg.Plan(loaded.id, str(loaded.path), new_sc.rubric.version, old_versions,
