@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from sandbox.clock import as_utc
-from sandbox.errors import Forbidden, NotFound, RateLimited  # noqa: F401  (RateLimited re-raised from login)
+from sandbox.errors import Forbidden, NotFound
 from sandbox.models import Sandbox
 
 from . import theory

@@ -137,8 +137,9 @@ def exam_home():
 @bp.get("/trang-thai")
 @candidate_required
 def status():
-    """Thời gian còn lại (JSON, cho đồng hồ đếm ngược)."""
-    st = exam.state(current_runtime(), g.candidate.id)
+    """Thời gian còn lại (JSON, cho đồng hồ đếm ngược). Polled every 30 s by the bar on every
+    page, tools included, so it also tells the examiner the candidate is still there."""
+    st = exam.touch(current_runtime(), g.candidate.id, seat=_seat())
     return jsonify(remaining=st.remaining_seconds, open=st.open, finished=st.finished_at is not None,
                    deadline=st.deadline.isoformat() if st.deadline else None)
 

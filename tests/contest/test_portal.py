@@ -3,12 +3,13 @@ server's clock, theory autosave and review, submission, practical tools opened a
 candidate's person, resuming on another seat, the end of the exam."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from sqlalchemy import select
 
-from sandbox.clock import FixedClock
+from sandbox.clock import FixedClock, as_utc
 from sandbox.contest import session as exam
 from sandbox.contest import theory
 from sandbox.contest.models import Attempt, Question
@@ -102,8 +103,13 @@ def test_start_page_clock_and_resume_on_another_seat(portal):
         att = s.scalar(select(Attempt).where(Attempt.candidate_id == w.candidates["TS001"]))
         assert att.last_seat == "10.0.0.99" and s.scalar(select(Attempt.id).where(Attempt.id != att.id)) is None
     assert exam.state(rt, w.candidates["TS001"]).remaining_seconds == 3300
-    st = rt.clock.now()
-    assert st == AT.replace(minute=5)
+    # the countdown's poll (every 30 s, from any page) keeps the candidate "seen"
+    rt.clock.advance(minutes=1)
+    assert seat.get("/thi/trang-thai").get_json() == {"remaining": 3240, "open": True, "finished": False,
+                                                      "deadline": "2024-06-03T02:00:00+00:00"}
+    with rt.db.read() as s:
+        att = s.scalar(select(Attempt).where(Attempt.candidate_id == w.candidates["TS001"]))
+        assert att.last_seat == "10.0.0.1" and as_utc(att.last_seen) == AT + dt.timedelta(minutes=6)
 
 
 def test_theory_autosave_without_js_review_and_submit(portal):

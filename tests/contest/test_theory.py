@@ -1,7 +1,6 @@
 """The theory part: the sample bank, drawing and shuffling, autosave, scoring, bank import errors."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 
