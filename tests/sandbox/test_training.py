@@ -56,8 +56,8 @@ def refused(text: str):
     assert text in e.value.message_vi, e.value.message_vi
 
 
-def cells(b: dict) -> dict[str, dict[str, str]]:
-    return {t["name"]: {k: v["status"] for k, v in t["slots"][0]["criteria"].items()} for t in b["trainees"]}
+def cells(b: dict, slot: int = 0) -> dict[str, dict[str, str]]:
+    return {t["name"]: {k: v["status"] for k, v in t["slots"][slot]["criteria"].items()} for t in b["trainees"]}
 
 
 def test_board_passed_failed_not_yet_and_common_mistakes(any_rt):
@@ -154,7 +154,7 @@ def test_create_refusals_and_roster(rt):
     with refused("Dòng 2 của danh sách học viên: «abc» không phải địa chỉ"):
         training.parse_roster("Nguyễn Văn An, an@example.vn\nTrần Thị Bình, abc")
     roster = training.parse_roster("Nguyễn Văn An, an@example.vn\n\nTrần Thị Bình;binh@example.vn\n")
-    info, joined = training.create_class(rt, "Lớp A", [MINIMAL, "luyen-gui-thu-cc-bcc"], use_code=False,
+    info, joined = training.create_class(rt, "Lớp A", [MINIMAL, "luyen-ky-so-chuyen-van-thu"], use_code=False,
                                          roster=roster, actor="gv01")
     assert info.join_code is None
     assert [(j.name, j.email, len(j.logins)) for j in joined] == [("Nguyễn Văn An", "an@example.vn", 2),
@@ -167,6 +167,10 @@ def test_create_refusals_and_roster(rt):
         training.create_class(rt, "Lớp  A", [MINIMAL])
     b = training.board(rt, info.id, workers=1)
     assert len(b["items"]) == 2 and all(len(t["slots"]) == 2 for t in b["trainees"])
+    # a drill with documents and signing is reset too (the world is rebuilt by the system)
+    done = training.reset(rt, info.id, joined[1].trainee_id, 2, by="gv01")
+    assert done[0]["archived_as"] == "lop-a.hv002.2~1"
+    assert set(cells(training.board(rt, info.id, workers=1), 1)["Trần Thị Bình"].values()) == {"not_yet"}
 
 
 def test_cli_create_join_board(tmp_path):
