@@ -327,7 +327,6 @@ def apply(runtime, plan: rg.Plan, *, by: str, reason: str) -> RegradeRun:
                                    for c in plan.affected])
         s.add(run)
         s.flush()
-        contest_detail: dict[int, tuple[_Contestant, list]] = {}
         for c in plan.candidates:
             sid = c.sandbox_id
             rec = current_record(s, sid)

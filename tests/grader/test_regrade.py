@@ -67,8 +67,9 @@ def _sit(rt, n: int = 20) -> dict[str, int]:
 
 
 @pytest.fixture
-def twenty(sqlite_runtime, tmp_path):
-    return sqlite_runtime, _sit(sqlite_runtime), _changed_rubric(tmp_path)
+def twenty(runtime, tmp_path):
+    """On SQLite and on PostgreSQL (when ``make test`` started it)."""
+    return runtime, _sit(runtime), _changed_rubric(tmp_path)
 
 
 def _expected_names(kinds):
@@ -77,7 +78,7 @@ def _expected_names(kinds):
 
 def test_dry_run_lists_exactly_the_affected_candidates_then_apply_is_audited(twenty):
     rt, kinds, corrected = twenty
-    plan = appeals.dry_run(rt, str(corrected))
+    plan = appeals.dry_run(rt, str(corrected), workers=2)   # 20 sandboxes: worker processes grade them
     assert len(plan.candidates) == 20 and plan.old_versions == [1] and plan.new_version == 2
     assert sorted(c.name for c in plan.affected) == _expected_names(kinds)
     for c in plan.candidates:
