@@ -250,3 +250,61 @@ def slips(code: str):
     name = f"phieu-dang-nhap-{code}.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- results: grade the whole contest, the results, the official report ----------------------
+@bp.get("/cuoc-thi/<code>/ket-qua")
+@admin_required(*VIEW)
+def results(code: str):
+    """Kết quả: từng thí sinh, từng đơn vị, từng cấp, danh sách giải; tải báo cáo."""
+    from sandbox.contest.results import results_for
+
+    info = _info_or_404(code)
+    res = results_for(current_runtime(), code)
+    return render_template("admin/results.html", info=info, res=res, can_edit=g.admin.role == "organiser")
+
+
+@bp.post("/cuoc-thi/<code>/cham-diem")
+@admin_required(*ORGANISER)
+def grade_all(code: str):
+    """Chấm toàn bộ phần thực hành của cuộc thi (dùng mọi lõi CPU)."""
+    from sandbox.contest.grading import grade_contest
+
+    _info_or_404(code)
+    try:
+        summary = grade_contest(current_runtime(), code, actor=_actor())
+    except SandboxError as e:
+        flash(e.message_vi, "error")
+    else:
+        text = f"Đã chấm phần thực hành của {summary.graded} thí sinh."
+        if summary.errors:
+            text += " Không chấm được: " + "; ".join(f"{n}: {m}" for n, m in summary.errors) + "."
+        if summary.no_sandbox:
+            text += " Chưa có bài làm: " + ", ".join(summary.no_sandbox) + "."
+        flash(text, "error" if summary.errors else "success")
+    return redirect(url_for("admin.results", code=code))
+
+
+REPORT_FORMATS = {
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "bao-cao-ket-qua.docx"),
+    "pdf": ("application/pdf", "bao-cao-ket-qua.pdf"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ket-qua.xlsx"),
+}
+
+
+@bp.get("/cuoc-thi/<code>/bao-cao.<fmt>")
+@admin_required(*VIEW)
+def report_file(code: str, fmt: str):
+    """Tải báo cáo kết quả (DOCX, PDF) hoặc bảng kết quả (XLSX)."""
+    from sandbox.contest import report
+    from sandbox.contest.results import results_for
+
+    if fmt not in REPORT_FORMATS:
+        abort(404)
+    _info_or_404(code)
+    res = results_for(current_runtime(), code)
+    data = {"docx": report.report_docx, "pdf": report.report_pdf, "xlsx": report.results_xlsx}[fmt](res)
+    mime, name = REPORT_FORMATS[fmt]
+    resp = Response(data, mimetype=mime)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{code}-{name}"'
+    return resp
