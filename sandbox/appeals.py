@@ -330,6 +330,9 @@ def apply(runtime, plan: rg.Plan, *, by: str, reason: str) -> RegradeRun:
         for c in plan.candidates:
             sid = c.sandbox_id
             rec = current_record(s, sid)
+            if rec is not None and rec.report != plan.old_reports[sid]:
+                raise SandboxError(f"Phiếu chấm hiện hành của {c.name} đã thay đổi sau khi chạy thử (phúc khảo hoặc "
+                                   "chấm lại khác); hãy chạy thử lại rồi mới áp dụng.", f"stale plan for {c.name}")
             if rec is None:   # keep the report the comparison was made with
                 _store(s, runtime, sid, plan.old_reports[sid], kind="grade", actor="hệ thống", current=True,
                        reason="Điểm trước khi chấm lại (" + {"contest": "điểm đã lưu của cuộc thi",
@@ -504,9 +507,13 @@ def decide(runtime, appeal_id: int, *, by: str, text: str, adjustments: list[dic
     previous = [x for x in (report.get("adjustments") or []) if x["criterion"] not in {c["criterion"] for c in clean}]
     new_report = apply_adjustments(report, previous + clean) if clean else report
     decision = "changed" if clean and new_report["total"] != report["total"] else "upheld"
+    decided_on = {"max": report["max"], "criteria": {cid: {k: rows[cid].get(k) for k in
+                                                          ("description", "points", "awarded", "message")}
+                                                    for cid in disputed if cid in rows}}
     with runtime.db.write() as s:
         a = _appeal(s, appeal_id)
         a.decision, a.decision_text, a.decided_by, a.decided_at = decision, text, by, now
+        a.review = dict(a.review or {}) | {"decided_on": decided_on}
         a.adjustments = [{k: v for k, v in c.items() if k in ("criterion", "from", "points", "reason")} for c in clean]
         a.old_total, a.new_total, a.status = report["total"], new_report["total"], "decided"
         if clean:
@@ -563,11 +570,11 @@ def answer_pdf(runtime, appeal: Appeal, *, name: str | None = None, sign: bool =
         raise SandboxError(f"Đơn phúc khảo số {appeal.id} chưa có kết luận nên chưa có văn bản trả lời.",
                            "not decided")
     with runtime.db.read() as s:
-        first = s.get(GradeRecord, appeal.first_record_id)
         name = name or s.get(Sandbox, appeal.sandbox_id).name
-        report = first.report if first else {}
+    # the disputed criteria as they stood when the decision was taken
+    report = (appeal.review or {}).get("decided_on") or {"max": 0, "criteria": {}}
     st = _styles()
-    rows_by_id = {c["id"]: c for c in report.get("criteria", [])}
+    rows_by_id = report["criteria"]
     who = appeal.candidate_name or appeal.requested_by
     sbd = f" · Số báo danh: {appeal.candidate_number}" if appeal.candidate_number else ""
     story = [_p("THÔNG BÁO KẾT QUẢ PHÚC KHẢO PHẦN THI THỰC HÀNH", st["title"]),

@@ -152,3 +152,22 @@ def test_regrade_keeps_an_appeal_adjustment(graded, tmp_path):
     assert [(ch.id, ch.old_awarded, ch.new_awarded) for ch in c.changes] == [("M1", 6, 7)]
     assert (c.old_total, c.new_total) == (9, 10)
     assert plan.new_reports[c.sandbox_id]["adjustments"][0]["criterion"] == "M2"
+
+
+def test_a_plan_made_before_an_appeal_decision_is_refused(graded, tmp_path):
+    import yaml
+    rt = graded
+    doc = yaml.safe_load((DATA / "minimal.yaml").read_text(encoding="utf-8"))
+    doc["rubric"]["version"] = 2
+    (tmp_path / "v2").mkdir()
+    path = tmp_path / "v2" / "minimal.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    plan = appeals.dry_run(rt, str(path), workers=1)
+    assert plan.affected == [] and len(plan.candidates) == 1
+    a = appeals.request_appeal(rt, "ts001", ["M2"], "Xin xem lại")
+    appeals.review(rt, a.id, reviewer=SECOND, note="Đúng ý")
+    appeals.decide(rt, a.id, by=CHAIR, text="Cộng điểm", adjustments=[{"criterion": "M2", "points": 1, "reason": "Ý đúng"}],
+                   sign=False)
+    with pytest.raises(SandboxError) as e:
+        appeals.apply(rt, plan, by=CHAIR, reason="Áp dụng")
+    assert "đã thay đổi sau khi chạy thử" in e.value.message_vi
