@@ -595,7 +595,7 @@ def answer_pdf(runtime, appeal: Appeal, *, name: str | None = None, sign: bool =
                      _p(_fmt(c["awarded"]), st["cell"]), _p(_fmt(after), st["cell"]), _p(why, st["small"])])
     rows.append(["", _p("Tổng điểm phần thực hành", st["head"]), _p(_fmt(report.get("max", 0)), st["head"]),
                  _p(_fmt(appeal.old_total), st["head"]), _p(_fmt(appeal.new_total), st["head"]), ""])
-    story.append(_table(rows, [12 * mm, 55 * mm, 14 * mm, 14 * mm, 14 * mm, 66 * mm]))
+    story.append(_table(rows, [12 * mm, 49 * mm, 16 * mm, 16 * mm, 16 * mm, 66 * mm]))
     story += [_p("Kết luận", st["h2"]),
               _p(f"{DECISION_VI.get(appeal.decision, appeal.decision)}: {appeal.decision_text}", st["cell"]),
               _p(f"Người kết luận: {appeal.decided_by}, {_vn_date(appeal.decided_at)}.", st["cell"])]
