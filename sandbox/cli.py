@@ -85,14 +85,18 @@ def account_add(obj: _Ctx, sandbox_name, address, password, display_name):
 @click.option("--no-serve", is_flag=True, help="Only build the demo world and print the logins.")
 @click.pass_obj
 def demo(obj: _Ctx, host, http_port, smtp_port, imap_port, no_serve):
-    """Build a demo world (a few accounts and messages) and serve it."""
+    """Build a demo world (accounts, messages, tokens), a demo contest (six candidates, their
+    sandboxes, admin accounts) and a practice sandbox, and serve them."""
     from .demo import build_demo, describe
+    from .demo_contest import build_demo_contest, describe_contest
     rt = obj.runtime()
     try:
         info = build_demo(rt)
+        contest = build_demo_contest(rt)
     except SandboxError as e:
         _fail(e)
     click.echo(describe(info, host, http_port, smtp_port, imap_port, rt.settings))
+    click.echo(describe_contest(contest, f"http://{host}:{http_port}"))
     if no_serve:
         rt.close()
         return
