@@ -89,9 +89,7 @@ def join():
                 _JOIN_THROTTLE.failed(key, None)
             error, status = e.message_vi, 400
         else:
-            ref = tr.account_for_slot(rt, joined.trainee_id, 1)
-            session.clear()
-            _log_in(ref)
+            _log_in(tr.account_for_slot(rt, joined.trainee_id, 1))  # an admin login in this browser stays
             info = tr.get_class(rt, joined.class_id)
             # the logins are shown this once (this response is not a page one can come back to)
             resp = render_template("training/joined.html", joined=joined, klass=info)
