@@ -46,11 +46,18 @@ def main() -> list[str]:
     issued = doc.release(signed, layout, org, seal, NUMBER, DATE, timestamper=tsa, when=None)
 
     def stock_sign(pdf, field, bundle):
-        w = IncrementalPdfFileWriter(io.BytesIO(pdf))
-        return signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name=field), signer=bundle.signer(),
-                                timestamper=tsa).getvalue()
+        from signing._pyhanko_speedups import stock
+        with stock():
+            w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+            return signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name=field), signer=bundle.signer(),
+                                    timestamper=tsa).getvalue()
 
     def stock_release():
+        from signing._pyhanko_speedups import stock
+        with stock():
+            return _stock_release()
+
+    def _stock_release():
         from pyhanko.pdf_utils import generic
         w = IncrementalPdfFileWriter(io.BytesIO(signed))
         for f in w.root["/AcroForm"]["/Fields"]:

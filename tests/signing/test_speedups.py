@@ -40,3 +40,19 @@ def test_installed_for_every_reader():
 
     import signing  # noqa: F401  (installs on import)
     assert generic.read_hex_string_from_stream is speedups.read_hex_string
+
+
+def test_the_time_stamper_loads_its_key_once_and_signs_the_same():
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.sign.timestamps import dummy_client
+
+    from signing.pki import TestPKI, to_asn1_key
+
+    der = to_asn1_key(TestPKI().tsa.key).dump()
+    shim = dummy_client.serialization
+    assert isinstance(shim, speedups._CachedKeyLoading)
+    a, b = shim.load_der_private_key(der, None), shim.load_der_private_key(der, None)
+    assert a is b
+    fresh = serialization.load_der_private_key(der, None)
+    assert a.private_numbers() == fresh.private_numbers()
+    assert shim.Encoding is serialization.Encoding  # everything else is the real module
