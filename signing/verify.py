@@ -333,7 +333,7 @@ def _signature_info(r, pages, sig, ctx_source, people: dict[str, str]) -> tuple[
     except Exception:
         subject = ""
     rect, page = _rect_and_page(r, pages, sig.sig_field, getattr(sig, "sig_field_ref", None))
-    base = dict(field=sig.field_name, page=page, rect=rect, signer=_cn(cert.subject),
+    base = dict(field=str(sig.field_name), page=page, rect=rect, signer=_cn(cert.subject),
                 subject=subject, issuer=_cn(cert.issuer), fingerprint=fp, kind=kind,
                 person=people.get(fp))
     try:
@@ -651,7 +651,7 @@ def _verify_pdf(data: bytes, *, validation_context, people, expected_leader_fing
                     rect, page = _rect_and_page(r, pages, ref.get_object(), ref)
                 except Exception:
                     rect, page = None, None
-                empty.append(EmptyField(name, page, rect))
+                empty.append(EmptyField(str(name), page, rect))
     verdicts = _verdicts(infos, empty, {n for n, *_ in all_fields}, people,
                          expected_leader_fingerprint, validation_context is not None,
                          first_page)

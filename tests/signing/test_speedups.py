@@ -56,3 +56,17 @@ def test_the_time_stamper_loads_its_key_once_and_signs_the_same():
     fresh = serialization.load_der_private_key(der, None)
     assert a.private_numbers() == fresh.private_numbers()
     assert shim.Encoding is serialization.Encoding  # everything else is the real module
+
+
+def test_verifier_reports_hold_plain_values():
+    """A report crosses process boundaries (grading on every core): no pyHanko object may
+    ride along (a field name that was a TextStringObject pickled its whole PDF, ~0.5 MB)."""
+    import pickle
+
+    from signing import api
+
+    bundle = api.TestPKI().issue_personal("Lê Văn Cường", title="Chuyên viên", organisation="SỞ NỘI VỤ")
+    signed = api.sign_leader(api.sample_draft("Lê Văn Cường"), None, bundle, api.signature_png("Lê Văn Cường"))
+    report = api.verify_pdf(signed)
+    assert type(report.signatures[0].field) is str and type(report.empty_fields[0].field) is str
+    assert len(pickle.dumps(report)) < 20_000
