@@ -187,3 +187,7 @@ def rubric_pdf(sc: Scenario) -> bytes:
                          _p(how, st["small"])])
         story.append(_table(rows, [12 * mm, 70 * mm, 14 * mm, 79 * mm]))
     return _doc(story, f"Hướng dẫn chấm - {pub['title']}")
+
+
+# public names for other score sheets (contest candidate and unit sheets)
+pdf_styles, pdf_table, pdf_paragraph, pdf_document = _styles, _table, _p, _doc

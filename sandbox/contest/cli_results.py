@@ -69,3 +69,37 @@ def report_cmd(obj, contest_id, docx_path, pdf_path, xlsx_path, as_text, no_appe
         click.echo(report.report_text(res), nl=False)
     for path in written:
         click.echo(f"Đã ghi {path}", err=True)
+
+
+@contest.command("sheet")
+@click.argument("code")
+@click.option("--number", default=None, help="A candidate's sheet (số báo danh).")
+@click.option("--unit", "unit_name", default=None, help="A unit's sheet (its name as on the roster).")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--no-sign", is_flag=True, help="Do not sign with the organiser's certificate.")
+@click.option("--organiser", default=None, help="Organisation that signs (default SỞ NỘI VỤ THÀNH PHỐ CẦN THƠ).")
+@click.pass_obj
+def sheet_cmd(obj, code, number, unit_name, out_file, no_sign, organiser):
+    """A signed score sheet of one candidate or one unit (check it later with `sandbox verify`)."""
+    import sys
+    from pathlib import Path
+
+    from sandbox.errors import SandboxError
+
+    from .sheets import candidate_sheet_pdf, signed, unit_sheet_pdf
+
+    if bool(number) == bool(unit_name):
+        click.echo("Lỗi: chọn một thí sinh (--number) hoặc một đơn vị (--unit).", err=True)
+        sys.exit(2)
+    rt = obj.runtime()
+    try:
+        pdf = candidate_sheet_pdf(rt, code, number) if number else unit_sheet_pdf(rt, code, unit_name)
+        if not no_sign:
+            pdf = signed(rt, pdf, f"Phiếu điểm {number}" if number else f"Bảng điểm {unit_name}", organiser)
+    except SandboxError as e:
+        click.echo(f"Lỗi: {e.message_vi}", err=True)
+        sys.exit(2)
+    finally:
+        rt.close()
+    Path(out_file).write_bytes(pdf)
+    click.echo(f"Đã ghi {out_file}" + ("" if no_sign else " (đã ký số bằng chứng thư số của cơ quan tổ chức)."))
