@@ -17,7 +17,7 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from docflow import api
-from sandbox.errors import NotFound, SandboxError
+from sandbox.errors import Forbidden, NotFound, SandboxError
 from sandbox.vnformat import file_size
 from sandbox.webkit import current_runtime, login_required
 
@@ -241,7 +241,10 @@ def _record_view(page: str, kind: str | None = None, doc_id: int | None = None) 
     seen = session.get("df_views", [])
     if key in seen:
         return
-    api.record_view(_rt(), _sid(), _me(), page, kind, doc_id)
+    try:
+        api.record_view(_rt(), _sid(), _me(), page, kind, doc_id)
+    except Forbidden:  # a closed sandbox (time up, or an examiner's read-only copy) records nothing
+        return
     session["df_views"] = (seen + [key])[-200:]
 
 
@@ -312,7 +315,10 @@ def incoming(doc_id: int):
     """Xem văn bản đến (mở văn bản được giao là đánh dấu đã đọc)."""
     d = _incoming(doc_id)
     if any(a.id in d.my_assignments and a.status == "unread" for a in d.assignments):
-        api.mark_read(_rt(), _sid(), _me(), doc_id)
+        try:
+            api.mark_read(_rt(), _sid(), _me(), doc_id)
+        except Forbidden:  # closed: still readable
+            pass
         d = _incoming(doc_id)
     _record_view("incoming_doc", "in", doc_id)
     return _incoming_page(d)

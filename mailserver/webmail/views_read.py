@@ -21,6 +21,17 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 PART_NUMBER = re.compile(r"\d{1,4}(\.\d{1,4}){0,8}")
 
 
+def record_on_read(action_name: str, **args) -> None:
+    """What reading records (seen, a clicked link, a downloaded file): a closed sandbox (the
+    exam's time is up, or an examiner's read-only copy) still shows the mail; it just records
+    nothing."""
+    from sandbox.errors import Forbidden
+    try:
+        dispatch(action_name, **args)
+    except Forbidden:
+        pass
+
+
 def _cid_resolver(message: OpenedMessage):
     by_cid = {a["content_id"].strip("<>"): a for a in message.parts.get("attachments", []) if a.get("content_id")}
 
@@ -41,7 +52,7 @@ def read(item_id: int):
             return redirect(url_for("webmail.compose", draft=item_id))
         unseen = not has_flag(item, "\\Seen")
     if unseen:
-        dispatch("mail.set_flags", item_ids=[item_id], add=["\\Seen"])
+        record_on_read("mail.set_flags", item_ids=[item_id], add=["\\Seen"])
     with mail_view() as view:
         message = OpenedMessage(view, item_id)
         html_body = message.parts.get("html")
@@ -82,7 +93,7 @@ def link(item_id: int):
     url = request.args.get("u", "")[:2000]
     if not url.lower().startswith(("http://", "https://")):
         abort(404)
-    dispatch("mail.opened", item_id=item_id, kind="link", target=url)
+    record_on_read("mail.opened", item_id=item_id, kind="link", target=url)
     resp = Response(render_template("webmail/link.html", url=url, back=url_for("webmail.read", item_id=item_id)))
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
@@ -111,7 +122,7 @@ def attachment(item_id: int, part: str):
         info = message.attachment(part)
         data = message.payload(part)
     filename = unicodedata.normalize("NFC", info.get("filename") or f"tep-dinh-kem-{part}")
-    dispatch("mail.opened", item_id=item_id, kind="attachment", target=filename)
+    record_on_read("mail.opened", item_id=item_id, kind="attachment", target=filename)
     content_type = info.get("content_type") or "application/octet-stream"
     if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", content_type):
         content_type = "application/octet-stream"

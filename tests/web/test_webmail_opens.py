@@ -49,3 +49,24 @@ def test_clicking_a_link_in_an_html_mail_opens_the_link_page(page, live_server, 
     expect(page.locator("h1")).to_have_text("Không mở được trang này")
     assert _opens(rt, mail_world["lanhdao"]) == [("link", "http://cantho-gov-vn.example/xac-minh",
                                                   "[KHẨN] Xác minh hộp thư")]
+
+
+def test_a_closed_sandbox_still_shows_mail_and_records_nothing(web):
+    """After the deadline (or in an examiner's read-only copy) reading works; opening a mail,
+    a link or a file records nothing and changes nothing."""
+    from datetime import datetime, timezone
+
+    from sandbox.sandboxes import set_closing_time
+
+    world = make_world(web.rt)
+    send(web.rt, world["vanthu"], [world["lanhdao"]], subject="Giấy mời họp",
+         body="Xem tại http://cantho-gov-vn.example/a\n", attachments=[("giay-moi.pdf", "application/pdf", minimal_pdf())])
+    item_id = folder_rows(web.rt, world["lanhdao"])[0]["id"]
+    web.login(world["lanhdao"])
+    set_closing_time(web.rt.db, world.sandbox_id, datetime(2000, 1, 1, tzinfo=timezone.utc))
+    page = web.get(f"/mail/message/{item_id}")
+    assert page.status_code == 200 and "Giấy mời họp" in page.get_data(as_text=True)
+    assert web.get(f"/mail/message/{item_id}/link?u=http://cantho-gov-vn.example/a").status_code == 200
+    assert web.get(f"/mail/message/{item_id}/part/2").status_code == 200
+    assert "\\Seen" not in folder_rows(web.rt, world["lanhdao"])[0]["flags"]
+    assert _opens(web.rt, world["lanhdao"]) == []
