@@ -21,7 +21,7 @@ deps: sysdeps $(STAMP)
 
 test: deps
 	@eval "$$(bash scripts/pg-up.sh)"; trap 'bash scripts/pg-down.sh' EXIT; \
-	  $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	  $(VENV)/bin/pytest -q --durations=15 $(PYTEST_ARGS)
 
 demo: deps
 	$(VENV)/bin/sandbox demo
