@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs the Debian packages the tests and the demo need, only when one is missing.
 set -euo pipefail
-PKGS=(chromium fonts-dejavu-core fonts-noto-core poppler-utils qpdf swaks libnet-ssleay-perl libio-socket-ssl-perl
+PKGS=(chromium fonts-dejavu-core fonts-liberation2 fonts-noto-core poppler-utils qpdf swaks libnet-ssleay-perl libio-socket-ssl-perl
       curl postgresql openssl dovecot-imapd mutt tmux)
 missing=()
 for p in "${PKGS[@]}"; do

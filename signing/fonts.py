@@ -4,10 +4,12 @@ pyHanko embeds OpenType/TrueType fonts through ``GlyphAccumulator`` (needs the `
 and ``uharfbuzz`` packages, i.e. the ``pyhanko[opentype]`` extra). SIGNING.md pitfall 1:
 ``GlyphAccumulator`` writes the ``/W`` widths in raw font units, so a font whose
 ``unitsPerEm`` is not 1000 (Liberation, DejaVu, Times New Roman: 2048) renders with
-spread-apart letters. Noto Serif (1000 upm) is used when installed; any other font is first
-rescaled to 1000 upm with fontTools (``scale_upem``); see :func:`font_path`.
+spread-apart letters. Every font is first rescaled to 1000 upm with fontTools
+(``scale_upem``) when needed; see :func:`font_path`.
 
-Serif faces are preferred: Decree 30 prescribes Times New Roman.
+Decree 30 prescribes Times New Roman: Liberation Serif (``fonts-liberation2``), metric-compatible
+with Times New Roman and covering every Vietnamese letter, is preferred, so documents have
+Times's line lengths and breaks; Noto Serif, then DejaVu, when it is missing.
 """
 from __future__ import annotations
 
@@ -26,13 +28,13 @@ STYLES = ("regular", "bold", "italic", "bolditalic")
 _DIRS = ("/usr/share/fonts/truetype/noto", "/usr/share/fonts/truetype/liberation2",
          "/usr/share/fonts/truetype/liberation", "/usr/share/fonts/truetype/dejavu")
 _FILES = {
-    "regular": ("NotoSerif-Regular.ttf", "LiberationSerif-Regular.ttf", "DejaVuSerif.ttf",
+    "regular": ("LiberationSerif-Regular.ttf", "NotoSerif-Regular.ttf", "DejaVuSerif.ttf",
                 "NotoSans-Regular.ttf", "DejaVuSans.ttf"),
-    "bold": ("NotoSerif-Bold.ttf", "LiberationSerif-Bold.ttf", "DejaVuSerif-Bold.ttf",
+    "bold": ("LiberationSerif-Bold.ttf", "NotoSerif-Bold.ttf", "DejaVuSerif-Bold.ttf",
              "NotoSans-Bold.ttf", "DejaVuSans-Bold.ttf"),
-    "italic": ("NotoSerif-Italic.ttf", "LiberationSerif-Italic.ttf", "DejaVuSerif-Italic.ttf",
+    "italic": ("LiberationSerif-Italic.ttf", "NotoSerif-Italic.ttf", "DejaVuSerif-Italic.ttf",
                "NotoSans-Italic.ttf", "DejaVuSans-Oblique.ttf"),
-    "bolditalic": ("NotoSerif-BoldItalic.ttf", "LiberationSerif-BoldItalic.ttf",
+    "bolditalic": ("LiberationSerif-BoldItalic.ttf", "NotoSerif-BoldItalic.ttf",
                    "DejaVuSerif-BoldItalic.ttf", "NotoSans-BoldItalic.ttf",
                    "DejaVuSans-BoldOblique.ttf"),
 }
