@@ -308,3 +308,33 @@ def report_file(code: str, fmt: str):
     resp = Response(data, mimetype=mime)
     resp.headers["Content-Disposition"] = f'attachment; filename="{code}-{name}"'
     return resp
+
+
+@bp.post("/cuoc-thi")
+@admin_required(*ORGANISER)
+def create_contest():
+    """Tạo cuộc thi: mã, tên, năm, các phần thi và điểm, thời gian làm bài, quy định."""
+    from sandbox.contest.api import create_contest as create
+
+    form = request.form
+    parts = [line.strip() for line in form.get("parts", "").splitlines() if line.strip()]
+    rules = [line.strip() for line in form.get("rules", "").splitlines() if line.strip()]
+    try:
+        year = int(form.get("year", "0") or 0)
+        duration = int(form.get("duration", "60") or 60)
+    except ValueError:
+        flash("Năm tổ chức và thời gian làm bài phải là số.", "error")
+        return render_template("admin/contests.html", contests=_contests(), form=form), 400
+    try:
+        info = create(current_runtime(), form.get("code", ""), form.get("name", ""), year, parts,
+                      duration_minutes=duration, rules=rules or None, actor=_actor())
+    except SandboxError as e:
+        flash(e.message_vi, "error")
+        return render_template("admin/contests.html", contests=_contests(), form=form), 400
+    flash(f"Đã tạo cuộc thi {info.code}.", "success")
+    return redirect(url_for("admin.contest", code=info.code))
+
+
+def _contests():
+    from sandbox.contest.api import list_contests
+    return list_contests(current_runtime())

@@ -89,3 +89,22 @@ def test_roles_and_csrf(admin_web):
     assert admin_web.post("/quan-tri/cuoc-thi/cds2023/xep-cho", csrf=False).status_code in (400, 403)
     resp = admin_web.post("/quan-tri/cuoc-thi/cds2023/diem-danh", {"number": "X"}, csrf=False)
     assert resp.status_code == 400 and "Phiên làm việc đã hết hạn" in resp.get_data(as_text=True)
+
+
+def test_an_organiser_creates_a_contest_on_the_page(admin_web):
+    admin_web.login("btc")
+    page = admin_web.get("/quan-tri/cuoc-thi").get_data(as_text=True)
+    assert "Tạo cuộc thi" in page and "Lý thuyết=60" in page
+    bad = admin_web.post("/quan-tri/cuoc-thi", {"code": "cds 2024", "name": "Cuộc thi", "year": "2024",
+                                                "parts": "Lý thuyết=60\nThực hành=40"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Mã cuộc thi «cds 2024» không hợp lệ" in text and 'value="Cuộc thi"' in text
+    ok = admin_web.post("/quan-tri/cuoc-thi", {"code": "cds2024", "name": "Cuộc thi năm 2024", "year": "2024",
+                                               "duration": "60", "parts": "Lý thuyết=60\r\nThực hành=40"},
+                        follow_redirects=True)
+    text = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and "Đã tạo cuộc thi cds2024." in text and "Thực hành (sandbox)" in text
+    assert admin_web.post("/quan-tri/cuoc-thi", {"code": "x"}, csrf=False).status_code == 400
+    admin_web.login("gk")
+    assert "Tạo cuộc thi" not in admin_web.get("/quan-tri/cuoc-thi").get_data(as_text=True)
+    assert admin_web.post("/quan-tri/cuoc-thi", {"code": "cds2025"}).status_code == 403
