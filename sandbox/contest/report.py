@@ -505,16 +505,23 @@ def results_xlsx(results: ContestResults) -> bytes:
 
 def _fixed_zip_times(data: bytes, year: int) -> bytes:
     """The same workbook bytes for the same results: openpyxl stamps each zip entry with the
-    time of writing; rewrite them with a fixed one."""
+    time of writing, and writes the current time as the document's "modified" property
+    whatever was set; rewrite both with a fixed time."""
+    import re
     import zipfile
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
+    stamp = f"{year:04d}-01-01T00:00:00Z".encode()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(year, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            dst.writestr(fixed, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + stamp + rb"\g<2>",
+                                 content)
+            dst.writestr(fixed, content)
     return out.getvalue()
 
 

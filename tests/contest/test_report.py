@@ -116,3 +116,28 @@ def test_cli_report_writes_every_format(sqlite_runtime, tmp_path, results):
     bad = CliRunner().invoke(main, ["--data-dir", str(sqlite_runtime.settings.data_dir), "--database-url", db,
                                     "contest", "report", "khong-co"])
     assert bad.exit_code == 2 and "Không tìm thấy cuộc thi «khong-co»" in bad.output
+
+
+def test_xlsx_bytes_do_not_depend_on_the_clock(monkeypatch):
+    """openpyxl writes the current time as the workbook's "modified" property; two saves a
+    second apart must still give the same bytes (a flaky comparison once in CI)."""
+    import datetime as dt
+
+    import openpyxl
+
+    from sandbox.contest.report import _fixed_zip_times
+
+    def saved(now):
+        class Clock(dt.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return now
+
+        monkeypatch.setattr("openpyxl.writer.excel.datetime.datetime", Clock)
+        buf = io.BytesIO()
+        openpyxl.Workbook().save(buf)
+        return _fixed_zip_times(buf.getvalue(), 2023)
+
+    first = saved(dt.datetime(2026, 11, 22, 8, 0, 0, tzinfo=dt.timezone.utc))
+    second = saved(dt.datetime(2026, 11, 22, 8, 0, 1, tzinfo=dt.timezone.utc))
+    assert first == second
