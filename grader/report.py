@@ -101,7 +101,7 @@ def _fonts() -> tuple[str, str]:
     return "VN-Serif", "VN-Serif-Bold"
 
 
-def _styles():
+def pdf_styles():
     from reportlab.lib.styles import ParagraphStyle
     regular, bold = _fonts()
     return {
@@ -114,7 +114,7 @@ def _styles():
     }
 
 
-def _doc(story, title: str) -> bytes:
+def pdf_document(story, title: str) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
@@ -127,7 +127,7 @@ def _doc(story, title: str) -> bytes:
     return buf.getvalue()
 
 
-def _table(rows, widths):
+def pdf_table(rows, widths):
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
     t = Table(rows, colWidths=widths, repeatRows=1)
@@ -137,7 +137,7 @@ def _table(rows, widths):
     return t
 
 
-def _p(text: str, style):
+def pdf_paragraph(text: str, style):
     from reportlab.platypus import Paragraph
     from xml.sax.saxutils import escape
     return Paragraph(escape(text or ""), style)
@@ -145,49 +145,45 @@ def _p(text: str, style):
 
 def report_pdf(report: dict) -> bytes:
     from reportlab.lib.units import mm
-    st = _styles()
-    story = [_p("PHIẾU CHẤM ĐIỂM PHẦN THỰC HÀNH", st["title"]),
-             _p(f"{report['title']} · Năm {report['year']} · Thí sinh: {report['candidate']} · Đề: "
+    st = pdf_styles()
+    story = [pdf_paragraph("PHIẾU CHẤM ĐIỂM PHẦN THỰC HÀNH", st["title"]),
+             pdf_paragraph(f"{report['title']} · Năm {report['year']} · Thí sinh: {report['candidate']} · Đề: "
                 f"{report['scenario']} (hạt giống {report['seed']}) · Phiên bản đáp án {report['rubric_version']}",
                 st["sub"])]
-    rows = [[_p(h, st["head"]) for h in ("Mã", "Tiêu chí", "Tối đa", "Đạt", "Kết quả và bằng chứng")]]
+    rows = [[pdf_paragraph(h, st["head"]) for h in ("Mã", "Tiêu chí", "Tối đa", "Đạt", "Kết quả và bằng chứng")]]
     for c in report["criteria"]:
         from reportlab.platypus import Paragraph  # noqa: F401
-        result = [_p(f"{VERDICTS_VI[c['verdict']]}: {c['message']}", st["cell"])]
+        result = [pdf_paragraph(f"{VERDICTS_VI[c['verdict']]}: {c['message']}", st["cell"])]
         if c.get("detail"):
-            result.append(_p(c["detail"], st["small"]))
+            result.append(pdf_paragraph(c["detail"], st["small"]))
         if c.get("evidence"):
-            result.append(_p(evidence_text(c["evidence"]), st["small"]))
-        rows.append([_p(c["id"], st["cell"]), _p(c["description"], st["cell"]), _p(num(c["points"]), st["cell"]),
-                     _p(num(c["awarded"]), st["cell"]), result])
+            result.append(pdf_paragraph(evidence_text(c["evidence"]), st["small"]))
+        rows.append([pdf_paragraph(c["id"], st["cell"]), pdf_paragraph(c["description"], st["cell"]), pdf_paragraph(num(c["points"]), st["cell"]),
+                     pdf_paragraph(num(c["awarded"]), st["cell"]), result])
     for t in report["tasks"]:
-        rows.append(["", _p(t["title"], st["cell"]), _p(num(t["points"]), st["cell"]),
-                     _p(num(t["awarded"]), st["cell"]), ""])
-    rows.append(["", _p("Tổng điểm phần thực hành", st["head"]), _p(num(report["max"]), st["head"]),
-                 _p(num(report["total"]), st["head"]), ""])
-    story.append(_table(rows, [12 * mm, 48 * mm, 14 * mm, 12 * mm, 89 * mm]))
-    return _doc(story, f"Phiếu chấm điểm - {report['candidate']}")
+        rows.append(["", pdf_paragraph(t["title"], st["cell"]), pdf_paragraph(num(t["points"]), st["cell"]),
+                     pdf_paragraph(num(t["awarded"]), st["cell"]), ""])
+    rows.append(["", pdf_paragraph("Tổng điểm phần thực hành", st["head"]), pdf_paragraph(num(report["max"]), st["head"]),
+                 pdf_paragraph(num(report["total"]), st["head"]), ""])
+    story.append(pdf_table(rows, [12 * mm, 48 * mm, 14 * mm, 12 * mm, 89 * mm]))
+    return pdf_document(story, f"Phiếu chấm điểm - {report['candidate']}")
 
 
 def rubric_pdf(sc: Scenario) -> bytes:
     from reportlab.lib.units import mm
-    st = _styles()
+    st = pdf_styles()
     pub = published_rubric(sc)
-    story = [_p("HƯỚNG DẪN CHẤM PHẦN THỰC HÀNH", st["title"]),
-             _p(f"{pub['title']} · Năm {pub['year']} · Tổng {num(pub['points'])} điểm · "
+    story = [pdf_paragraph("HƯỚNG DẪN CHẤM PHẦN THỰC HÀNH", st["title"]),
+             pdf_paragraph(f"{pub['title']} · Năm {pub['year']} · Tổng {num(pub['points'])} điểm · "
                 f"Thời gian {pub['duration']} phút · Phiên bản {pub['version']}", st["sub"])]
     for task in pub["tasks"]:
-        story.append(_p(task["title"], st["h2"]))
-        rows = [[_p(h, st["head"]) for h in ("Mã", "Tiêu chí", "Điểm", "Cách chấm")]]
+        story.append(pdf_paragraph(task["title"], st["h2"]))
+        rows = [[pdf_paragraph(h, st["head"]) for h in ("Mã", "Tiêu chí", "Điểm", "Cách chấm")]]
         for c in task["criteria"]:
             how = c["how"] + "".join(f" Chấm một phần: {num(p)} điểm khi đạt một phần yêu cầu." for p in c["partial"])
             if c["requires"]:
                 how += f" Chỉ xét khi đạt tiêu chí {c['requires']}."
-            rows.append([_p(c["id"], st["cell"]), _p(c["description"], st["cell"]), _p(num(c["points"]), st["cell"]),
-                         _p(how, st["small"])])
-        story.append(_table(rows, [12 * mm, 70 * mm, 14 * mm, 79 * mm]))
-    return _doc(story, f"Hướng dẫn chấm - {pub['title']}")
-
-
-# public names for other score sheets (contest candidate and unit sheets)
-pdf_styles, pdf_table, pdf_paragraph, pdf_document = _styles, _table, _p, _doc
+            rows.append([pdf_paragraph(c["id"], st["cell"]), pdf_paragraph(c["description"], st["cell"]), pdf_paragraph(num(c["points"]), st["cell"]),
+                         pdf_paragraph(how, st["small"])])
+        story.append(pdf_table(rows, [12 * mm, 70 * mm, 14 * mm, 79 * mm]))
+    return pdf_document(story, f"Hướng dẫn chấm - {pub['title']}")

@@ -563,7 +563,10 @@ def answer_pdf(runtime, appeal: Appeal, *, name: str | None = None, sign: bool =
     certificate (``grader.sheets.sign_sheet``) so anyone can check it with ``sandbox verify``."""
     from reportlab.lib.units import mm
 
-    from grader.report import _doc, _p, _styles, _table
+    from grader.report import pdf_document as _doc
+    from grader.report import pdf_paragraph as _p
+    from grader.report import pdf_styles as _styles
+    from grader.report import pdf_table as _table
     from grader.sheets import sign_sheet
 
     if appeal.status != "decided":

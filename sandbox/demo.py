@@ -20,12 +20,15 @@ DEMO_PEOPLE = [
 ]
 
 
-def minimal_pdf(text: str = "Cong van") -> bytes:
-    """A tiny valid one-page PDF (demo and test attachments)."""
+def minimal_pdf(text: str = "Cong van", *, width: float = 595, height: float = 842,
+                crop: tuple[float, float, float, float] | None = None) -> bytes:
+    """A tiny valid one-page PDF (demo and test attachments); A4 unless told, with an
+    optional CropBox."""
     stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    crop_entry = b" /CropBox [%g %g %g %g]" % crop if crop else b""
     objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %g %g]" % (width, height) + crop_entry +
+            b" /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
             b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     out = bytearray(b"%PDF-1.4\n")

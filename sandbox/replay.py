@@ -50,6 +50,7 @@ def _kind(key: str) -> str | None:
 class IdMap:
     def __init__(self) -> None:
         self.forward: dict[str, dict[int, int]] = {}
+        self.backward: dict[str, dict[int, int]] = {}
 
     def learn(self, old: Any, new: Any, key: str | None = None, kind_hint: str | None = None) -> None:
         """Pair a recorded result with the replayed one, recording id → id."""
@@ -78,6 +79,7 @@ class IdMap:
 
     def _add(self, kind: str, old: int, new: int) -> None:
         self.forward.setdefault(kind, {})[old] = new
+        self.backward.setdefault(kind, {})[new] = old
 
     def translate(self, value: Any, key: str | None = None, kind_hint: str | None = None, *, back: bool = False):
         if isinstance(value, dict):
@@ -102,11 +104,7 @@ class IdMap:
         return value
 
     def _map(self, kind: str, value: int, back: bool) -> int:
-        table = self.forward.get(kind, {})
-        if back:
-            inverse = {v: k for k, v in table.items()}
-            return inverse.get(value, value)
-        return table.get(value, value)
+        return (self.backward if back else self.forward).get(kind, {}).get(value, value)
 
 
 @dataclass

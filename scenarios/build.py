@@ -209,7 +209,7 @@ def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime 
                                     "phishing": m.phishing}
 
     from . import world_docflow
-    world_docflow.build(runtime, sandbox_id, loaded, ctx, start, anchors, actor=actor)
+    world_docflow.build(runtime, sandbox_id, loaded, ctx, start, anchors, name=sid_name, actor=actor)
 
     sheet = [(templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks]
     d.dispatch(sandbox_id, actor, "scenario.instantiate", {

@@ -13,7 +13,7 @@ from .build_helpers import attachment_bytes, generated_pdf
 
 
 def build(runtime, sandbox_id: int, loaded, ctx: dict, start: dt.datetime, anchors: dict, *,
-          actor: str = "system") -> None:
+          name: str, actor: str = "system") -> None:
     sc = loaded.scenario
     start_date = ctx["start"]
     org_ids: dict[str, int] = {}
@@ -38,7 +38,7 @@ def build(runtime, sandbox_id: int, loaded, ctx: dict, start: dt.datetime, ancho
         if clerk is None or o.clerk == "none":
             continue
         bundle = pki.issue_organisation(o.name, parent=o.parent, locality=o.place, email=o.email or None,
-                                        serial_salt=loaded.id + ":" + _sandbox_name(runtime, sandbox_id))
+                                        serial_salt=loaded.id + ":" + name)
         docflow_api.setup_org_token(runtime, sandbox_id, org_ids[o.id], bundle, clerk.pin,
                                     clerk_address=clerk.email.lower(), npc=o.clerk == "auto", actor=actor)
     anchors["orgs"] = org_ids
@@ -127,8 +127,3 @@ def _with_clock(runtime, when, fn):
     d = runtime.dispatcher
     return fn(replace(runtime, dispatcher=Dispatcher(d.db, FixedClock(when), d.blobs, d.services)))
 
-
-def _sandbox_name(runtime, sandbox_id: int) -> str:
-    from sandbox.models import Sandbox
-    with runtime.db.read() as s:
-        return s.get(Sandbox, sandbox_id).name

@@ -37,25 +37,7 @@ def world():
 
 def letter_pdf(width: float = 612, height: float = 792, crop=None) -> bytes:
     """An arbitrary one-page PDF (US Letter by default, optional CropBox) from elsewhere."""
-    stream = b"BT /F1 12 Tf 72 700 Td (Phu luc kem theo) Tj ET"
-    crop_entry = b" /CropBox [%g %g %g %g]" % crop if crop else b""
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 %g %g] >>" % (width, height),
-            b"<< /Type /Page /Parent 2 0 R" + crop_entry +
-            b" /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return minimal_pdf("Phu luc kem theo", width=width, height=height, crop=crop)
 
 
 @pytest.fixture(scope="module")
