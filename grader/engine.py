@@ -41,6 +41,8 @@ def grade_criterion(state: SandboxState, c: Criterion, ctx: dict, done: dict[str
     out = _run(state, c.check, ctx)
     awarded = _round(max(0.0, min(1.0, out.score)) * c.points)
     message = templates.render(c.pass_message if awarded >= c.points else c.fail_message, ctx)
+    if awarded < c.points and out.message:   # the check knows the usual message would be wrong
+        message = out.message
     evidence, detail = out.evidence, out.detail
     if awarded < c.points:
         for rule in c.partial:
@@ -58,6 +60,7 @@ def grade_criterion(state: SandboxState, c: Criterion, ctx: dict, done: dict[str
 def grade(state: SandboxState, scenario: Scenario) -> dict[str, Any]:
     load_all()
     ctx = context(scenario, state.values, state.start_date)
+    state.use_rubric(scenario, ctx)
     done: dict[str, dict] = {}
     rows = []
     for c in scenario.rubric.criteria:

@@ -133,3 +133,54 @@ class SandboxState:
         from signing import api as signing_api
         with self.db.read() as s:
             return signing_api.own_personal_fingerprint(s, self.sandbox_id, address)
+
+    # -- what the rubric says the candidate's mails should look like ------------------------
+    def use_rubric(self, scenario, ctx: dict) -> None:
+        """Called by the engine before grading: the rubric's mail intents (rendered lazily
+        with the candidate's values) and the world's entities (unit names for answers)."""
+        self.scenario, self.context = scenario, ctx
+        self._cache.pop("intents", None)
+
+    def intents(self) -> dict:
+        if "intents" not in self._cache:
+            from scenarios import templates
+
+            from .intents import Intent, as_list
+            out = {}
+            sc = getattr(self, "scenario", None)
+            for iid, spec in (sc.rubric.mails if sc is not None else {}).items():
+                r = templates.render_value(spec.model_dump(), self.context)
+                atts = tuple((a["name"], self.seed_attachment_sha256(a["seed_mail"], a["name"]))
+                             for a in r["attachments"])
+                out[iid] = Intent(iid, tuple(a.lower() for a in as_list(r["to"])),
+                                  tuple(a.lower() for a in as_list(r["cc"])),
+                                  tuple(a.lower() for a in as_list(r["bcc"])),
+                                  r["subject"], tuple(as_list(r["phrases"])), tuple(as_list(r["keywords"])),
+                                  atts, self.seed_message_id(r["reply_to"]) if r["reply_to"] else None)
+            self._cache["intents"] = out
+        return self._cache["intents"]
+
+    def intent(self, intent_id: str):
+        intents = self.intents()
+        if intent_id not in intents:
+            raise NotFound(f"Đề không khai báo thư '{intent_id}' (rubric.mails).", f"no mail intent {intent_id}")
+        return intents[intent_id]
+
+    def mails_for(self, intent_id: str) -> list:
+        """The candidate's sent mails that belong to the intent (oldest first)."""
+        from .intents import assign
+        self.intent(intent_id)
+        key = ("assigned",)
+        if key not in self._cache:
+            self._cache[key] = assign(self.sent_mail(), self.intents())
+        return [m for _s, m in self._cache[key][intent_id]]
+
+    def meant_mail(self, intent_id: str):
+        """The mail the candidate meant for the intent, or None (see :mod:`grader.intents`)."""
+        from .intents import meant
+        self.intent(intent_id)
+        return meant(self.sent_mail(), self.intents(), intent_id)
+
+    def unit_names(self) -> dict[str, dict]:
+        """The world's units (name, code) by scenario id."""
+        return dict((getattr(self, "context", None) or {}).get("units", {}))

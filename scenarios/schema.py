@@ -241,8 +241,35 @@ class Criterion(_Model):
     fail_message: str
 
 
+class IntentAttachment(_Model):
+    seed_mail: Id
+    name: str
+
+
+class MailIntent(_Model):
+    """What the mail of a task looks like when done right. The grader judges a mail
+    criterion that names it (``mail: ID``) on the mail the candidate meant for that task:
+    each sent mail goes to the intent it resembles most (recipients, subject, words of the
+    body, attachments, the mail replied to), and the best match among them is judged. So a
+    wrong address costs the address point only, and a mail of another task is never taken
+    for this one."""
+
+    task: Id | None = None
+    to: list[str] | str = []
+    cc: list[str] | str = []
+    bcc: list[str] | str = []
+    subject: str | None = None
+    #: words a right answer contains (placeholders may give a list)
+    phrases: list[str] | str = []
+    #: words that only tell which task a mail is for (not graded)
+    keywords: list[str] | str = []
+    attachments: list[IntentAttachment] = []
+    reply_to: Id | None = None
+
+
 class Rubric(_Model):
     version: Annotated[int, Field(ge=1)] = 1
+    mails: dict[Id, MailIntent] = {}
     criteria: Annotated[list[Criterion], Field(min_length=1)]
 
 

@@ -19,7 +19,9 @@ from .schema import Scenario
 from .variants import context, entities, options
 from .yamlsrc import Source, YamlError, parse
 
-CheckValidator = Callable[[str, dict[str, Any]], list[str]]
+#: ``(check type, rendered params, the scenario's names by kind) -> problems``: a message,
+#: or (parameter, message) for a name that does not resolve
+CheckValidator = Callable[[str, dict[str, Any], dict[str, Any]], list]
 
 _ID_HINT = "chỉ gồm chữ thường không dấu, chữ số và dấu gạch dưới, bắt đầu bằng chữ cái"
 _SAMPLE_START = dt.date(2026, 1, 5)
@@ -267,8 +269,9 @@ class _Checker:
         for i, t in enumerate(sc.tasks):
             check_text(("tasks", i, "title"), t.title)
             check_text(("tasks", i, "text"), t.text)
-        sample = context(sc, {n: options(v, ents, _SAMPLE_START)[0] for n, v in sc.variants.items()
-                              if options(v, ents, _SAMPLE_START)}, _SAMPLE_START)
+        samples = self._samples(sc, ents)
+        names = [self._names(sc, ctx) for ctx in samples]
+        self._intents(sc, samples, names, check_text)
         total = 0.0
         crit_ids: list[str] = []
         task_ids = {t.id for t in sc.tasks}
@@ -294,13 +297,7 @@ class _Checker:
                 for ploc, s in templates.strings_in(chk.params):
                     check_text(cloc + ("params",) + ploc, s)
                 if self.cv is not None:
-                    try:  # checks validate the values a candidate would get (first of each variant)
-                        rendered = templates.render_value(chk.params, sample)
-                    except templates.TemplateError:
-                        continue  # the placeholder problem is already reported
-                    for msg in self.cv(chk.type, rendered):
-                        self.bad(cloc + ("type",) if "loại kiểm tra" in msg else cloc + ("params",),
-                                 f"tiêu chí {c.id}: {msg}")
+                    self._check_params(c.id, cloc, chk, samples, names)
         # the initial state may carry a candidate's values too (a drawn sender, subject, file)
         for i, m in enumerate(sc.initial.mail):
             loc = ("initial", "mail", i)
@@ -334,6 +331,92 @@ class _Checker:
         if sc.kind == "backup" and not sc.backup_of:
             self.bad(("kind",), "đề dự phòng cần khai báo backup_of (mã đề chính)")
         return self.problems
+
+    # -- names every sample of values must resolve -------------------------------------------
+    @staticmethod
+    def _samples(sc: Scenario, ents: dict) -> list[dict]:
+        """Contexts that, together, give every variant every one of its values."""
+        opts = {n: options(v, ents, _SAMPLE_START) for n, v in sc.variants.items()}
+        opts = {n: o for n, o in opts.items() if o}
+        count = max((len(o) for o in opts.values()), default=1)
+        return [context(sc, {n: o[k % len(o)] for n, o in opts.items()}, _SAMPLE_START) for k in range(count)]
+
+    @staticmethod
+    def _names(sc: Scenario, ctx: dict) -> dict[str, Any]:
+        """The scenario's names by kind (what a check parameter may refer to)."""
+        w = sc.world
+        units = {u.id for o in w.organisations for u in o.units}
+        people = {p.id for p in w.people}
+        addresses = {p.email.lower() for p in w.people}
+        addresses |= {o.email.lower() for o in w.organisations if o.email}
+        addresses |= {u.email.lower() for o in w.organisations for u in o.units if u.email}
+        mail = {}
+        for m in sc.initial.mail:
+            if m.id is None:
+                continue
+            files = []
+            for a in m.attachments:
+                try:
+                    files.append(templates.render(a.name, ctx))
+                except templates.TemplateError:
+                    files.append(a.name)
+            mail[m.id] = files
+        return {"incoming": {d.id for d in sc.initial.incoming}, "draft": {d.id for d in sc.initial.drafts},
+                "mail": mail, "unit": units, "person": people, "target": units | people, "address": addresses,
+                "intent": set(sc.rubric.mails), "task": {t.id for t in sc.tasks}}
+
+    def _check_params(self, cid: str, cloc: tuple, chk, samples: list[dict], names: list[dict]) -> None:
+        """The grader's word on a check's parameters, rendered for every sample of values:
+        usable, and every name they use resolves."""
+        for ctx, known in zip(samples, names):
+            try:
+                rendered = templates.render_value(chk.params, ctx)
+            except templates.TemplateError:
+                return  # the placeholder problem is already reported
+            for msg in self.cv(chk.type, rendered, known):
+                if isinstance(msg, tuple):
+                    param, text = msg
+                    top = param.split(".")[0]
+                    where = cloc + ("params", top) if top in chk.params else cloc + ("params",)
+                    raw = chk.params.get(top)
+                    if isinstance(raw, str) and templates.references(raw):
+                        text += f" (giá trị của {raw})"
+                    self.bad(where, f"tiêu chí {cid}: {text}")
+                else:
+                    self.bad(cloc + ("type",) if "loại kiểm tra" in msg else cloc + ("params",),
+                             f"tiêu chí {cid}: {msg}")
+
+    def _intents(self, sc: Scenario, samples: list[dict], names: list[dict], check_text) -> None:
+        """``rubric.mails``: placeholders, addresses, seed mails, files and tasks resolve."""
+        for iid, intent in sc.rubric.mails.items():
+            loc = ("rubric", "mails", iid)
+            for ploc, text in templates.strings_in(intent.model_dump()):
+                check_text(loc + ploc[:1], text)
+            if intent.task is not None and intent.task not in names[0]["task"]:
+                self.bad(loc + ("task",), f"thư '{iid}': nhiệm vụ '{intent.task}' không có trong tasks")
+            if intent.reply_to is not None and intent.reply_to not in names[0]["mail"]:
+                self.bad(loc + ("reply_to",), f"thư '{iid}': thư ban đầu '{intent.reply_to}' không có trong đề")
+            if not (intent.to or intent.cc or intent.bcc):
+                self.bad(loc, f"thư '{iid}' cần ít nhất một người nhận (to, cc hoặc bcc)")
+            for ctx, known in zip(samples, names):
+                try:
+                    r = templates.render_value(intent.model_dump(), ctx)
+                except templates.TemplateError:
+                    return
+                for key in ("to", "cc", "bcc"):
+                    values = [r[key]] if isinstance(r[key], str) else r[key]
+                    for v in values:
+                        if str(v).lower() not in known["address"]:
+                            self.bad(loc + (key,), f"thư '{iid}': địa chỉ '{v}' không phải địa chỉ thư "
+                                                   "của ai trong thế giới của đề")
+                for j, a in enumerate(r["attachments"]):
+                    files = known["mail"].get(a["seed_mail"])
+                    if files is None:
+                        self.bad(loc + ("attachments", j, "seed_mail"),
+                                 f"thư '{iid}': thư ban đầu '{a['seed_mail']}' không có trong đề")
+                    elif a["name"] not in files:
+                        self.bad(loc + ("attachments", j, "name"),
+                                 f"thư '{iid}': thư ban đầu '{a['seed_mail']}' không có tệp '{a['name']}'")
 
     def _resolve_all(self, loc, ref: str, sc: Scenario, ents: dict) -> None:
         root, _, rest = ref.partition(".")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from .base import Check, Outcome, Params, register
+from .base import Check, Outcome, Params, Ref, register
 from .mail import fold
 
 ROLE_VI = {"xlc": "xử lý chính", "ph": "phối hợp", "db": "nhận để biết"}
@@ -19,7 +19,11 @@ def _assignment_evidence(a) -> dict:
 
 
 class _Doc(Params):
-    doc: str
+    doc: Annotated[str, Ref("incoming")]
+
+
+Target = Annotated[str, Ref("target")]
+DraftRef = Annotated[str, Ref("draft")]
 
 
 @register
@@ -55,12 +59,23 @@ class Assigned(Check):
     summary_vi = "giao đúng đơn vị/người với đúng vai trò (và đúng hạn xử lý khi có yêu cầu)"
 
     class Params(_Doc):
-        target: str | None = None      # None: whoever holds ``role`` (the lead's deadline)
+        target: Target | None = None      # None: whoever holds ``role`` (the lead's deadline)
         role: Literal["xlc", "ph", "db"]
         deadline: dt.date | None = None
+        #: nobody else holds ``role`` (routing a document to every unit is not knowing which)
+        only: bool = False
 
     def run(self, state, p) -> Outcome:
         d = state.incoming(p.doc)
+        if p.only and p.target is not None:
+            kind, tid = state.target(p.target)
+            others = [a for a in _mine(state, d) if a.role == p.role
+                      and (a.target_kind, a.target_id) != (kind, tid)]
+            if others:
+                return Outcome.failed(f"Vai trò «{ROLE_VI[p.role]}» được giao thêm cho "
+                                      f"{', '.join(a.target_label for a in others)}, ngoài yêu cầu.",
+                                      incoming_id=d.id, extra=[a.target_label for a in others],
+                                      assignments=[_assignment_evidence(a) for a in _mine(state, d)])
         if p.target is None:
             rows = [a for a in _mine(state, d) if a.role == p.role]
         else:
@@ -87,7 +102,7 @@ class SingleLead(Check):
     summary_vi = "có đúng một đơn vị/người xử lý chính"
 
     class Params(_Doc):
-        target: str | None = None
+        target: Target | None = None
 
     def run(self, state, p) -> Outcome:
         d = state.incoming(p.doc)
@@ -108,7 +123,7 @@ class ForwardedToClerk(Check):
     summary_vi = "dự thảo đã ký được chuyển văn thư phát hành (không tự phát hành, không chuyển nhầm người)"
 
     class Params(Params):
-        draft: str
+        draft: DraftRef
 
     def run(self, state, p) -> Outcome:
         d = state.outgoing(p.draft)
@@ -132,7 +147,7 @@ class Released(Check):
     summary_vi = "văn bản được văn thư cấp số, ký số cơ quan và phát hành (đủ hai lớp chữ ký)"
 
     class Params(Params):
-        draft: str
+        draft: DraftRef
 
     def run(self, state, p) -> Outcome:
         d = state.outgoing(p.draft)
@@ -150,7 +165,7 @@ class NumberFormat(Check):
     summary_vi = "số, ký hiệu văn bản đúng thể thức (Nghị định 30/2020/NĐ-CP)"
 
     class Params(Params):
-        draft: str
+        draft: DraftRef
 
     def run(self, state, p) -> Outcome:
         d = state.outgoing(p.draft)
@@ -167,7 +182,7 @@ class Viewed(Check):
     summary_vi = "đã mở trang theo dõi tình hình xử lý (hoặc báo cáo, hoặc chính văn bản) để kiểm tra"
 
     class Params(Params):
-        doc: str | None = None                      # an incoming document of the world, or any
+        doc: Annotated[str, Ref("incoming")] | None = None   # an incoming document of the world, or any
         pages: list[Literal["tracking", "report", "incoming_doc"]] = ["tracking", "report", "incoming_doc"]
 
     def run(self, state, p) -> Outcome:

@@ -2,17 +2,14 @@
 webmail, whatever the client did with its Sent folder)."""
 from __future__ import annotations
 
+import re
 import unicodedata
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator, model_validator
 
-from .base import Check, Outcome, Params, register
-
-
-def fold(text: str) -> str:
-    """Compare texts as a reader would: NFC, case-insensitive, whitespace folded."""
-    return " ".join(unicodedata.normalize("NFC", text or "").casefold().split())
+from ..intents import fold
+from .base import Check, Outcome, Params, Ref, register
 
 
 def _addr(value: str) -> str:
@@ -24,20 +21,56 @@ def _evidence(m) -> dict:
             "to": list(m.to), "cc": list(m.cc), "bcc": list(m.bcc), "bounced": list(m.bounced)}
 
 
-class _To(Params):
-    to: str
+def _address(v: str) -> str:
+    if "@" not in v:
+        raise ValueError(f"'{v}' không phải địa chỉ thư")
+    return _addr(v)
 
-    @field_validator("to")
-    @classmethod
-    def _valid(cls, v: str) -> str:
-        if "@" not in v:
-            raise ValueError(f"'{v}' không phải địa chỉ thư")
-        return _addr(v)
+
+Address = Annotated[str, Ref("address"), AfterValidator(_address)]
+#: a mail of ``rubric.mails``: the criterion is judged on the mail the candidate meant for it
+IntentRef = Annotated[str, Ref("intent")]
+
+#: the outcome when a task's mail was never sent: the criterion is not reached, and says so
+_NOT_SENT = "Chưa gửi thư của nhiệm vụ này nên tiêu chí này chưa được xét."
+
+
+def _not_sent(state, intent_id: str) -> Outcome:
+    others = len(state.sent_mail())
+    detail = ("Chưa gửi thư nào." if not others else
+              f"Trong {others} thư đã gửi, không thư nào là thư của nhiệm vụ này.")
+    return Outcome.failed(detail, message=_NOT_SENT, sent=others)
+
+
+class _To(Params):
+    """Which mail: the one meant for ``mail`` (preferred), else every mail that reached ``to``."""
+
+    to: Address | None = None
+    mail: IntentRef | None = None
+
+    @model_validator(mode="after")
+    def _which(self):
+        if self.to is None and self.mail is None:
+            raise ValueError("cần 'mail' (thư trong rubric.mails) hoặc 'to' (địa chỉ nhận)")
+        return self
 
 
 def _to(state, address: str) -> list:
     """The candidate's messages that reached ``address`` in any field, oldest first."""
     return [m for m in state.sent_mail() if address in m.recipients]
+
+
+def _candidates(state, p) -> list | Outcome:
+    """The mails a criterion judges, best first: the meant mail, or those sent to ``to``."""
+    if p.mail is not None:
+        m = state.meant_mail(p.mail)
+        return [m] if m is not None else _not_sent(state, p.mail)
+    msgs = _to(state, p.to)
+    return msgs if msgs else Outcome.failed(f"Không có thư nào gửi tới {p.to}.")
+
+
+def _names(addresses) -> str:
+    return ", ".join(addresses) or "không ai"
 
 
 @register
@@ -46,21 +79,31 @@ class SentTo(Check):
     summary_vi = "thư gửi tới đúng người, đúng trường (Đến/CC/BCC)"
 
     class Params(Params):
-        address: str
+        address: Address
         field: Literal["to", "cc", "bcc", "any"] = "to"
-
-        @field_validator("address")
-        @classmethod
-        def _valid(cls, v: str) -> str:
-            if "@" not in v:
-                raise ValueError(f"'{v}' không phải địa chỉ thư")
-            return _addr(v)
+        mail: IntentRef | None = None
 
     def run(self, state, p) -> Outcome:
         label = {"to": "ô Đến (To)", "cc": "ô Đồng gửi (CC)", "bcc": "ô Gửi ẩn (BCC)", "any": "người nhận"}[p.field]
+
+        def fields(m):
+            return {"to": m.to, "cc": m.cc, "bcc": m.bcc, "any": m.recipients}[p.field]
+
+        if p.mail is not None:
+            m = state.meant_mail(p.mail)
+            if m is None:
+                return _not_sent(state, p.mail)
+            if p.address in fields(m) and p.address not in m.bounced:
+                return Outcome.passed(f"Thư «{m.subject}» có {p.address} ở {label}.", **_evidence(m))
+            if p.address in m.recipients:
+                where = "Đến (To)" if p.address in m.to else "CC" if p.address in m.cc else "BCC"
+                return Outcome.failed(f"Thư «{m.subject}»: {p.address} được đặt ở ô {where}, không phải {label}.",
+                                      **_evidence(m))
+            got = {"to": m.to, "cc": m.cc, "bcc": m.bcc, "any": m.recipients}[p.field]
+            return Outcome.failed(f"Thư «{m.subject}» có ở {label}: {_names(got)}; thiếu {p.address}.",
+                                  **_evidence(m))
         for m in state.sent_mail():
-            fields = {"to": m.to, "cc": m.cc, "bcc": m.bcc, "any": m.recipients}[p.field]
-            if p.address in fields and p.address not in m.bounced:
+            if p.address in fields(m) and p.address not in m.bounced:
                 return Outcome.passed(f"Thư «{m.subject}» có {p.address} ở {label}.", **_evidence(m))
         near = _to(state, p.address)
         if near:
@@ -80,9 +123,9 @@ class Subject(Check):
         contains: list[str] | None = None
 
     def run(self, state, p) -> Outcome:
-        msgs = _to(state, p.to)
-        if not msgs:
-            return Outcome.failed(f"Không có thư nào gửi tới {p.to}.")
+        msgs = _candidates(state, p)
+        if isinstance(msgs, Outcome):
+            return msgs
         for m in msgs:
             ok = True
             if p.equals is not None:
@@ -103,10 +146,15 @@ class BodyContains(Check):
         phrases: list[str]
         mode: Literal["all", "any"] = "all"
 
+        @field_validator("phrases", mode="before")
+        @classmethod
+        def _one(cls, v):
+            return [v] if isinstance(v, str) else v
+
     def run(self, state, p) -> Outcome:
-        msgs = _to(state, p.to)
-        if not msgs:
-            return Outcome.failed(f"Không có thư nào gửi tới {p.to}.")
+        msgs = _candidates(state, p)
+        if isinstance(msgs, Outcome):
+            return msgs
         best, best_found = msgs[-1], []
         for m in msgs:
             body = fold(m.text)
@@ -121,27 +169,103 @@ class BodyContains(Check):
         return Outcome.failed(f"Nội dung thư thiếu: {', '.join('«%s»' % x for x in missing)}.", **_evidence(best))
 
 
+class _Expected(Params):
+    unit: Annotated[str, Ref("unit")]
+    phrases: list[str] = []
+
+    @field_validator("phrases", mode="before")
+    @classmethod
+    def _one(cls, v):
+        return [v] if isinstance(v, str) else v
+
+
+def _mentions(text: str, folded: str, unit: dict, extra: list[str]) -> str | None:
+    """The words by which ``text`` names ``unit`` (its full name, its code as a word, or one
+    of ``extra``), or None."""
+    for phrase in [unit.get("name", "")] + list(extra):
+        if phrase and fold(phrase) in folded:
+            return phrase
+    code = unit.get("code", "")
+    if len(code) >= 2 and re.search(rf"(?<!\w){re.escape(code)}(?!\w)", text):
+        return code
+    return None
+
+
+@register
+class AnswerSet(Check):
+    type = "mail.answer_set"
+    summary_vi = "thư nêu đúng và đủ các đơn vị được hỏi, không nêu thừa đơn vị khác"
+
+    class Params(_To):
+        expected: list[_Expected]
+        #: the units a candidate could name (default: every unit of the world)
+        among: list[Annotated[str, Ref("unit")]] | None = None
+
+        @field_validator("expected", mode="before")
+        @classmethod
+        def _units(cls, v):
+            v = [v] if isinstance(v, (str, dict)) else v
+            return [{"unit": x} if isinstance(x, str) else x for x in v]
+
+    def run(self, state, p) -> Outcome:
+        msgs = _candidates(state, p)
+        if isinstance(msgs, Outcome):
+            return msgs
+        units = state.unit_names()
+        want = {e.unit: e.phrases for e in p.expected}
+        among = list(p.among) if p.among is not None else list(units)
+        best = None
+        for m in msgs:
+            text = m.subject + "\n" + m.text
+            folded = fold(text)
+            named = {u: w for u in dict.fromkeys(among + list(want))
+                     if (w := _mentions(text, folded, units.get(u, {}), want.get(u, []))) is not None}
+            missing = [u for u in want if u not in named]
+            extra = [u for u in named if u not in want]
+            if not missing and not extra:
+                return Outcome.passed("Nêu đúng: " + ", ".join(units.get(u, {}).get("name", u) for u in want) + ".",
+                                      named=sorted(named), **_evidence(m))
+            if best is None or len(missing) + len(extra) < len(best[1]) + len(best[2]):
+                best = (m, missing, extra)
+        m, missing, extra = best
+        parts = []
+        if missing:
+            parts.append("chưa nêu " + ", ".join(units.get(u, {}).get("name", u) for u in missing))
+        if extra:
+            parts.append("nêu thừa " + ", ".join(units.get(u, {}).get("name", u) for u in extra)
+                         + " (không thuộc câu trả lời đúng)")
+        return Outcome.failed(f"Thư «{m.subject}»: " + "; ".join(parts) + ".",
+                              missing=missing, extra=extra, **_evidence(m))
+
+
 @register
 class AttachmentCheck(Check):
     type = "mail.attachment"
     summary_vi = "thư có đính kèm đúng tệp (so theo nội dung tệp)"
 
     class Params(_To):
-        seed_mail: str | None = None        # id of a message of the initial state...
-        attachment: str | None = None       # ...and the name of its attachment
+        seed_mail: Annotated[str, Ref("mail")] | None = None   # id of a message of the initial state...
+        attachment: Annotated[str, Ref("attachment", of="seed_mail")] | None = None  # ...and its file
         sha256: str | None = None
         name: str | None = None             # when set, the file name must also match
+        #: no other file attached (attaching every file is not knowing which one)
+        only: bool = False
 
     def run(self, state, p) -> Outcome:
         want = p.sha256
         if want is None and p.seed_mail:
             want = state.seed_attachment_sha256(p.seed_mail, p.attachment)
-        msgs = _to(state, p.to)
-        if not msgs:
-            return Outcome.failed(f"Không có thư nào gửi tới {p.to}.")
+        msgs = _candidates(state, p)
+        if isinstance(msgs, Outcome):
+            return msgs
         for m in msgs:
             for a in m.attachments:
                 if (want is None or a.sha256 == want) and (p.name is None or fold(a.filename) == fold(p.name)):
+                    others = [b.filename for b in m.attachments if b is not a]
+                    if p.only and others:
+                        return Outcome.failed(f"Có đính kèm «{a.filename}» nhưng kèm thêm tệp không được yêu cầu: "
+                                              f"{', '.join(others)}.", attachment=a.filename, extra=others,
+                                              **_evidence(m))
                     return Outcome.passed(f"Đính kèm «{a.filename}» ({a.size} byte).",
                                           attachment=a.filename, sha256=a.sha256, **_evidence(m))
         names = [a.filename for m in msgs for a in m.attachments]
@@ -156,27 +280,24 @@ class NoWrongRecipient(Check):
     summary_vi = "không gửi nhầm cho người ngoài yêu cầu (kể cả địa chỉ gõ sai bị trả lại)"
 
     class Params(Params):
-        allowed: list[str]
-
-        @field_validator("allowed")
-        @classmethod
-        def _valid(cls, v: list[str]) -> list[str]:
-            for a in v:
-                if "@" not in a:
-                    raise ValueError(f"'{a}' không phải địa chỉ thư")
-            return [_addr(a) for a in v]
+        allowed: list[Address]
+        #: judge the mails meant for this task only (and only once the task was attempted)
+        mail: IntentRef | None = None
 
     def run(self, state, p) -> Outcome:
         allowed = set(p.allowed)
-        for m in state.sent_mail():
+        msgs = state.mails_for(p.mail) if p.mail is not None else state.sent_mail()
+        if p.mail is not None and not msgs:
+            return _not_sent(state, p.mail)
+        for m in msgs:
             wrong = [a for a in m.recipients if a not in allowed]
             if wrong:
                 why = " (bị trả lại: địa chỉ không tồn tại)" if set(wrong) & set(m.bounced) else ""
                 return Outcome.failed(f"Thư «{m.subject}» gửi tới {', '.join(wrong)}{why}.",
                                       wrong=wrong, **_evidence(m))
-        if not state.sent_mail():
-            return Outcome.failed("Chưa gửi thư nào.")
-        return Outcome.passed("Mọi thư chỉ gửi tới người trong yêu cầu.", messages=len(state.sent_mail()))
+        if not msgs:
+            return Outcome.failed("Chưa gửi thư nào.", message=_NOT_SENT)
+        return Outcome.passed("Mọi thư chỉ gửi tới người trong yêu cầu.", messages=len(msgs))
 
 
 @register
@@ -185,8 +306,8 @@ class ReplyInThread(Check):
     summary_vi = "trả lời đúng thư (giữ luồng thư)"
 
     class Params(Params):
-        seed_mail: str
-        to: str | None = None
+        seed_mail: Annotated[str, Ref("mail")]
+        to: Address | None = None
 
     def run(self, state, p) -> Outcome:
         mid = state.seed_message_id(p.seed_mail)
@@ -204,7 +325,7 @@ class NotOpened(Check):
     summary_vi = "không mở liên kết hay tệp đính kèm của thư lừa đảo"
 
     class Params(Params):
-        seed_mail: str
+        seed_mail: Annotated[str, Ref("mail")]
 
     def run(self, state, p) -> Outcome:
         mid = state.seed_message_id(p.seed_mail)
@@ -223,18 +344,19 @@ class Reported(Check):
     summary_vi = "báo cáo thư đáng ngờ cho đúng địa chỉ (chuyển tiếp hoặc nêu rõ thư)"
 
     class Params(_To):
-        seed_mail: str
+        seed_mail: Annotated[str, Ref("mail")]
 
     def run(self, state, p) -> Outcome:
         seed = state.seed_mail(p.seed_mail)
         subject, sender = fold(seed.get("subject", "")), fold(seed.get("from", ""))
-        msgs = _to(state, p.to)
+        msgs = _candidates(state, p)
+        if isinstance(msgs, Outcome):
+            return msgs
+        where = p.to or ", ".join(msgs[0].to)
         for m in msgs:
             forwarded = any(a.content_type == "message/rfc822" for a in m.attachments)
             names_it = (subject and subject in fold(m.subject + " " + m.text)) or (sender and sender in fold(m.text))
             if forwarded or names_it:
-                return Outcome.passed(f"Đã báo cáo thư đáng ngờ tới {p.to}.", **_evidence(m))
-        if msgs:
-            return Outcome.failed(f"Thư gửi {p.to} không nêu rõ thư đáng ngờ (tiêu đề hoặc người gửi).",
-                                  **_evidence(msgs[-1]))
-        return Outcome.failed(f"Chưa báo cáo thư đáng ngờ tới {p.to}.")
+                return Outcome.passed(f"Đã báo cáo thư đáng ngờ tới {where}.", **_evidence(m))
+        return Outcome.failed(f"Thư gửi {where} không nêu rõ thư đáng ngờ (tiêu đề hoặc người gửi).",
+                              **_evidence(msgs[-1]))

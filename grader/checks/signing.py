@@ -1,11 +1,13 @@
 """Signing checks on a draft's current PDF, through the verifier (``signing.api``)."""
 from __future__ import annotations
 
-from .base import Check, Outcome, Params, register
+from typing import Annotated
+
+from .base import Check, Outcome, Params, Ref, register
 
 
 class _Draft(Params):
-    draft: str
+    draft: Annotated[str, Ref("draft")]
 
 
 def _report(state, draft: str):

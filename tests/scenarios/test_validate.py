@@ -77,7 +77,7 @@ def test_unused_variant_and_duplicate_criterion():
 
 
 def test_check_validator_messages_are_attached_to_the_criterion():
-    def cv(kind, params):
+    def cv(kind, params, names=None):
         return [] if kind == "mail.sent_to" else [f"loại kiểm tra '{kind}' không tồn tại"]
 
     _sc, problems = validate_text(MINIMAL, "de.yaml", cv)
