@@ -82,6 +82,8 @@ class SentTo(Check):
         address: Address
         field: Literal["to", "cc", "bcc", "any"] = "to"
         mail: IntentRef | None = None
+        #: nobody else in that field (putting everyone everywhere is not knowing who goes where)
+        only: bool = False
 
     def run(self, state, p) -> Outcome:
         label = {"to": "ô Đến (To)", "cc": "ô Đồng gửi (CC)", "bcc": "ô Gửi ẩn (BCC)", "any": "người nhận"}[p.field]
@@ -93,6 +95,10 @@ class SentTo(Check):
             m = state.meant_mail(p.mail)
             if m is None:
                 return _not_sent(state, p.mail)
+            others = [a for a in fields(m) if a != p.address]
+            if p.address in fields(m) and p.only and others:
+                return Outcome.failed(f"Thư «{m.subject}» có {p.address} ở {label} nhưng còn thêm "
+                                      f"{', '.join(others)}.", extra=others, **_evidence(m))
             if p.address in fields(m) and p.address not in m.bounced:
                 return Outcome.passed(f"Thư «{m.subject}» có {p.address} ở {label}.", **_evidence(m))
             if p.address in m.recipients:
@@ -145,8 +151,10 @@ class BodyContains(Check):
     class Params(_To):
         phrases: list[str]
         mode: Literal["all", "any"] = "all"
+        #: wrong answers that must not be there (naming every document is not knowing which)
+        none_of: list[str] = []
 
-        @field_validator("phrases", mode="before")
+        @field_validator("phrases", "none_of", mode="before")
         @classmethod
         def _one(cls, v):
             return [v] if isinstance(v, str) else v
@@ -159,6 +167,11 @@ class BodyContains(Check):
         for m in msgs:
             body = fold(m.text)
             found = [ph for ph in p.phrases if fold(ph) in body]
+            wrong = [ph for ph in p.none_of if fold(ph) in body]
+            if wrong and found:
+                return Outcome.failed(f"Nội dung có {', '.join('«%s»' % f for f in found)} nhưng nêu thêm "
+                                      f"{', '.join('«%s»' % w for w in wrong)} (không đúng).", wrong=wrong,
+                                      **_evidence(m))
             if (p.mode == "all" and len(found) == len(p.phrases)) or (p.mode == "any" and found):
                 line = next((ln.strip() for ln in m.text.splitlines() if fold(found[0]) in fold(ln)), "")
                 return Outcome.passed(f"Nội dung có: {', '.join('«%s»' % f for f in found)}.",
@@ -186,9 +199,28 @@ def _mentions(text: str, folded: str, unit: dict, extra: list[str]) -> str | Non
         if phrase and fold(phrase) in folded:
             return phrase
     code = unit.get("code", "")
-    if len(code) >= 2 and re.search(rf"(?<!\w){re.escape(code)}(?!\w)", text):
+    # a code as a word of its own, not inside a document symbol (``1520/UBND-KT``)
+    if len(code) >= 2 and re.search(rf"(?<![\w/-]){re.escape(code)}(?![\w/-])", text):
         return code
     return None
+
+
+def _near(text: str, near: list[str], apart: list[str]) -> str:
+    """The parts of ``text`` an answer is read from: every sentence with a ``near`` word; a
+    sentence that also has an ``apart`` word is cut at its commas, keeping the clauses with
+    a ``near`` word. Without ``near``: the whole text."""
+    if not near:
+        return text
+    has = lambda part, words: any(fold(w) in fold(part) for w in words)  # noqa: E731
+    kept = []
+    for sentence in re.split(r"[.;!?\n]+", text):
+        if not has(sentence, near):
+            continue
+        if apart and has(sentence, apart):
+            kept += [c for c in sentence.split(",") if has(c, near)]
+        else:
+            kept.append(sentence)
+    return "\n".join(kept)
 
 
 @register
@@ -200,6 +232,10 @@ class AnswerSet(Check):
         expected: list[_Expected]
         #: the units a candidate could name (default: every unit of the world)
         among: list[Annotated[str, Ref("unit")]] | None = None
+        #: count only the units named in a sentence with one of these words ("quá hạn")...
+        near: list[str] = []
+        #: ...and, in a sentence that also has one of these ("hoàn thành"), only in its clause
+        apart: list[str] = []
 
         @field_validator("expected", mode="before")
         @classmethod
@@ -216,7 +252,7 @@ class AnswerSet(Check):
         among = list(p.among) if p.among is not None else list(units)
         best = None
         for m in msgs:
-            text = m.subject + "\n" + m.text
+            text = _near(m.subject + "\n" + m.text, p.near, p.apart)
             folded = fold(text)
             named = {u: w for u in dict.fromkeys(among + list(want))
                      if (w := _mentions(text, folded, units.get(u, {}), want.get(u, []))) is not None}

@@ -38,9 +38,18 @@ class LeaderOwnCertificate(Check):
     summary_vi = "chữ ký thứ nhất bằng chứng thư số cá nhân của chính thí sinh"
 
     class Params(_Draft):
-        pass
+        #: no other draft signed by the candidate (signing every draft is not knowing which)
+        only: bool = False
 
     def run(self, state, p) -> Outcome:
+        if p.only:
+            others = [name for name in state.anchors.get("drafts", {}) if name != p.draft
+                      and any(e.status == "leader_signed" and e.actor == state.candidate_address
+                              for e in state.outgoing(name).history)]
+            if others:
+                labels = [state.outgoing(n).summary for n in others]
+                return Outcome.failed("Đã ký số cả dự thảo không được yêu cầu: " + "; ".join(
+                    f"«{x}»" for x in labels) + ".", extra=others)
         d, report = _report(state, p.draft)
         leader = next((s for s in (report.signatures if report else []) if s.field == "SigLanhDao"), None)
         if leader is None:

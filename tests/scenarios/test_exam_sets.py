@@ -39,11 +39,9 @@ def _overdue(v: dict) -> str:
 
 SETS = {
     "thi-2022-de-1": Spec("chi_dao", "chanhvp", "Đề nghị đồng chí chỉ đạo tổng hợp danh sách dự thi.\n",
-                          "kh98", "vp", ("tcbc", "cchc", "ccvc"), "cv_cu_thi", "binh", "chanhvp",
-                          lambda v: "Phòng Công chức - Viên chức đang quá hạn xử lý văn bản này.\n"),
+                          "kh98", "vp", ("tcbc", "cchc", "ccvc"), "cv_cu_thi", "binh", "chanhvp", _overdue),
     "thi-2022-de-2": Spec("chi_dao", "chanhvp", "Đề nghị phòng rà soát, đăng ký công chức tham gia lớp.\n",
-                          "kh135", "vp", ("xdcq", "cchc", "ttr"), "cv_dang_ky", "yen", "chanhvp",
-                          lambda v: "Thanh tra Sở đang quá hạn xử lý văn bản này.\n"),
+                          "kh135", "vp", ("xdcq", "cchc", "ttr"), "cv_dang_ky", "yen", "chanhvp", _overdue),
     "thi-2023-de-1": Spec("chi_dao", "chanhvp", "Đề nghị phòng xây dựng chỉ tiêu chuyển đổi số của đơn vị.\n",
                           "kh_cds", "vp", ("pnv", "vhtt", "tckh"), "bc_cds", "tri", "chutich", _overdue),
     "thi-2023-de-2": Spec("chi_dao", "chanhvp", "Đề nghị phòng đề xuất hoạt động hưởng ứng của đơn vị.\n",
