@@ -102,8 +102,8 @@ class Outcome:
         return cls(1.0, detail, evidence)
 
     @classmethod
-    def failed(cls, detail: str = "", **evidence) -> "Outcome":
-        return cls(0.0, detail, evidence)
+    def failed(cls, detail: str = "", *, message: str | None = None, **evidence) -> "Outcome":
+        return cls(0.0, detail, evidence, message)
 
 
 class Check:
