@@ -450,6 +450,13 @@ def validate_text(text: str, name: str, check_validator: CheckValidator | None =
         src = parse(text)
     except YamlError as exc:
         return None, [Problem(name, exc.line, exc.message)]
+    return validate_source(src, name, check_validator)
+
+
+def validate_source(src: Source, name: str, check_validator: CheckValidator | None = None
+                    ) -> tuple[Scenario | None, list[Problem]]:
+    """Validate parsed YAML (its data may have been changed in place of scalar values: the
+    lines still hold; the mutation tests use it to skip parsing the same text again)."""
     if not isinstance(src.data, dict):
         return None, [Problem(name, 1, "tệp đề phải là một nhóm trường (title, kind, world, tasks, rubric...)")]
     try:
