@@ -124,8 +124,17 @@ class ForwardedToClerk(Check):
 
     class Params(Params):
         draft: DraftRef
+        #: no other draft sent to the clerk by the candidate (forwarding everything is not choosing)
+        only: bool = False
 
     def run(self, state, p) -> Outcome:
+        if p.only:
+            others = [n for n in state.anchors.get("drafts", {}) if n != p.draft
+                      and any(e.status == "at_clerk" and e.actor == state.candidate_address
+                              for e in state.outgoing(n).history)]
+            if others:
+                return Outcome.failed("Đã chuyển văn thư phát hành cả dự thảo không được yêu cầu: " + "; ".join(
+                    f"«{state.outgoing(n).summary}»" for n in others) + ".", extra=others)
         d = state.outgoing(p.draft)
         ev = {"outgoing_id": d.id, "status": d.status,
               "events": [{"at": e.at.isoformat(), "actor": e.actor, "what": e.what, "status": e.status}

@@ -201,3 +201,132 @@ def test_an_honest_mistake_loses_exactly_its_criteria(sqlite_runtime, exam, name
     assert report["total"] == loaded.scenario.points - sum(r["points"] for r in failed)
     text = " ".join(f"{r['message']} {r.get('detail', '')}" for r in failed)
     assert words in text, text
+
+
+# -- drills -------------------------------------------------------------------------------------
+def _people(c: Candidate) -> list[str]:
+    return _addresses(c)
+
+
+def _drill_games():
+    """drill → [(name, gamer(c), honest mistake(c))]"""
+    from docflow import api as docflow_api
+
+    def cc_bcc(to, cc, bcc):
+        def play(c):
+            c.send(to(c), "Mời họp rà soát thủ tục hành chính",
+                   f"Mời dự họp lúc {c.v['gio_hop']} tại phòng họp số 1.\n", cc=cc(c), bcc=bcc(c))
+        return play
+
+    def pc(c):
+        return c.v["phan_cong"]
+
+    def attach(names):
+        def play(c):
+            c.send([c.v["nguoi_nhan"]["email"]], "Gửi báo cáo kinh tế - xã hội", "Gửi anh/chị báo cáo.\n",
+                   attachments=[c.attachment_of("bao_cao", n) for n in names(c)])
+        return play
+
+    def sign(drafts, forward):
+        def play(c):
+            for d in drafts(c):
+                c.sign(d, forward=forward(c, d))
+        return play
+
+    def tracking_report(body):
+        def play(c):
+            c.send([c.v["nguoi_nhan"]["email"]], c.v["tieu_de"], body(c))
+        return play
+
+    def tinh_hinh(body):
+        def play(c):
+            k = c.v["kiem_tra"]
+            c.send([c.email("chutich")], f"Re: Hỏi tình hình xử lý văn bản {k['symbol']}", body(c, k),
+                   reply_to_seed="hoi")
+        return play
+
+    def route(rows):
+        def play(c):
+            c.direct("cv_du_lich", "Giao các phòng thực hiện.", rows(c))
+        return play
+
+    def reply(cc):
+        def play(c):
+            c.send([c.email("chanhvp")], "Re: Xin ý kiến dự thảo lịch trực Tết Nguyên đán",
+                   f"Tôi đồng ý với dự thảo, đề nghị bổ sung {c.v['bo_sung']['text']}.\n", cc=cc(c),
+                   attachments=[c.attachment_of("lich_truc", "Du-thao-lich-truc-Tet.txt")], reply_to_seed="lich_truc")
+        return play
+
+    def forward(to):
+        def play(c):
+            c.send(to(c), "Fwd: Kế hoạch tổ chức Lễ hội Bánh dân gian Nam Bộ năm 2024",
+                   f"Đề nghị phòng {c.v['ghi_chu']['text']}.\n",
+                   attachments=[c.attachment_of("le_hoi", "Du-thao-KH-Le-hoi-Banh-dan-gian-2024.txt")])
+        return play
+
+    def phishing(to):
+        def play(c):
+            s = c.seed("lua_dao")
+            c.send(to(c), f"Báo cáo thư lừa đảo: {s['subject']}",
+                   f"Thư đáng ngờ từ {s['from']}, tiêu đề «{s['subject']}». Tôi chưa mở liên kết.\n")
+        return play
+
+    def overdue_rows(c):
+        return docflow_api.tracking(c.rt, c.sid, c.me, only_overdue=False)
+
+    others = lambda c, *keep: [a for a in _people(c) if a not in keep]  # noqa: E731
+    units = lambda c: _units(c)  # noqa: E731
+    org_mail = lambda c: c.loaded.scenario.world.organisations[0].email  # noqa: E731
+    return {
+        "luyen-gui-thu-cc-bcc": [("everyone_in_every_field",
+                                  cc_bcc(lambda c: [pc(c)["to"]], lambda c: others(c, pc(c)["to"]), lambda c: []),
+                                  cc_bcc(lambda c: [pc(c)["to"]], lambda c: [pc(c)["cc"], pc(c)["bcc"]], lambda c: []))],
+        "luyen-dinh-kem-dung-tep": [("attach_every_file", attach(lambda c: list(c.seed("bao_cao")["attachments"])),
+                                     attach(lambda c: [n for n in c.seed("bao_cao")["attachments"]
+                                                       if n != c.v["tep"]["name"]][:1]))],
+        "luyen-ky-so-chuyen-van-thu": [("sign_and_forward_every_draft",
+                                        sign(lambda c: sorted(c.inst_anchors["drafts"]), lambda c, d: True),
+                                        sign(lambda c: sorted(c.inst_anchors["drafts"]),
+                                             lambda c, d: d == c.v["van_ban"]["id"]))],
+        "luyen-tim-van-ban-qua-han": [("name_every_document_and_unit",
+                                       tracking_report(lambda c: "Các văn bản " + ", ".join(
+                                           r.incoming.original_symbol for r in overdue_rows(c))
+                                           + " quá hạn: " + ", ".join(units(c).values()) + ".\n"),
+                                       tracking_report(lambda c: "Văn bản 702/SXD-HTKT quá hạn: Phòng Quản lý đô thị.\n"))],
+        "luyen-bao-cao-tinh-hinh": [("every_unit_late_and_done",
+                                     tinh_hinh(lambda c, k: ", ".join(units(c).values()) + " đã hoàn thành; "
+                                               + ", ".join(units(c).values()) + " đang quá hạn.\n"),
+                                     tinh_hinh(lambda c, k: f"{k['late']} đã hoàn thành; {k['done']} đang quá hạn.\n"))],
+        "luyen-chuyen-hai-don-vi": [("route_to_every_unit",
+                                     route(lambda c: [(c.v["routing"]["lead"], "xlc", c.v["deadline"])]
+                                           + [(u, "ph", c.v["deadline"]) for u in sorted(units(c))
+                                              if u != c.v["routing"]["lead"]]),
+                                     route(lambda c: [(c.v["routing"]["lead"], "xlc", c.v["deadline"]),
+                                                      (next(u for u in sorted(units(c)) if u not in (
+                                                          c.v["routing"]["lead"], c.v["routing"]["support"])),
+                                                       "ph", c.v["deadline"])]))],
+        # everyone of this small world is in the thread already: the guess adds the office's address
+        "luyen-tra-loi-tat-ca": [("cc_everyone", reply(lambda c: others(c, c.email("chanhvp")) + [org_mail(c)]),
+                                  reply(lambda c: [c.email("tp_nvy"), c.email("tp_khtc"), org_mail(c)]))],
+        "luyen-chuyen-tiep-thu": [("send_to_both_heads", forward(lambda c: [c.email("tp_qldl"), c.email("tp_qlvh")]),
+                                   forward(lambda c: [next(a for a in (c.email("tp_qldl"), c.email("tp_qlvh"))
+                                                           if a != c.v["recipient"]["email"])]))],
+        "luyen-thu-lua-dao": [("report_to_everyone", phishing(lambda c: _people(c)),
+                               phishing(lambda c: [c.email("cntt"), c.email("giamdoc")]))],
+    }
+
+
+DRILL_CASES = [(d, g[0]) for d, games in sorted(_drill_games().items()) for g in games]
+
+
+@pytest.mark.parametrize("drill,game", DRILL_CASES, ids=[f"{d}-{g}" for d, g in DRILL_CASES])
+def test_a_drill_guess_scores_no_more_than_an_honest_mistake(sqlite_runtime, drill, game):
+    loaded = load(drill)
+    _n, gamer, honest = next(g for g in _drill_games()[drill] if g[0] == game)
+    a = Candidate(sqlite_runtime, loaded, 4, "gamer")
+    gamer(a)
+    b = Candidate(sqlite_runtime, loaded, 4, "honest")
+    honest(b)
+    gamed, fair = a.grade(), b.grade()
+    assert gamed["total"] < loaded.scenario.points, lost(gamed)
+    assert gamed["total"] <= fair["total"], (lost(gamed), lost(fair))
