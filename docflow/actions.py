@@ -21,7 +21,7 @@ from email.utils import format_datetime, formataddr
 
 from sqlalchemy import select
 
-from sandbox.actions import ActionContext, action
+from sandbox.actions import ActionContext, KindBy, action, id_kinds
 from sandbox.clock import VN_TZ
 
 from . import rules
@@ -33,6 +33,15 @@ from .rules import nfc
 #: Actors that build the world (scenario loader, tests, CLI) rather than play in it.
 WORLD_ACTORS = ("system", "scenario")
 ADDRESS_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+#: a recipient or delivery row names its target's kind: {"kind": "unit"|"org"|"email", "id": …}
+_RECIPIENT = KindBy("kind", {"unit": "unit", "org": "org"})
+#: the deliveries a release reports (internal ones became incoming documents)
+_RELEASE_IDS = {"deliveries[].id": _RECIPIENT, "deliveries[].incoming_id": "incoming"}
+#: the id kinds of the workflow's rows that actions name
+id_kinds({"org": "docflow_orgs", "unit": "docflow_units", "person": "docflow_people", "incoming": "docflow_incoming",
+          "assignment": "docflow_assignments", "outgoing": "docflow_outgoing", "comment": "docflow_comments"})
 
 
 # --- lookups, all scoped to ctx.sandbox -----------------------------------------------------
@@ -136,7 +145,7 @@ def _clean_attachments(ctx: ActionContext, attachments) -> list[dict]:
 
 
 # --- world building ------------------------------------------------------------------------
-@action("docflow.create_org")
+@action("docflow.create_org", ids={}, result_ids={"org_id": "org"})
 def create_org(ctx: ActionContext, *, code: str, name: str, parent_name: str = "", place: str = "",
                email: str = "", clerk_mode: str = "npc") -> dict:
     code, name = nfc(code), nfc(name)
@@ -154,7 +163,7 @@ def create_org(ctx: ActionContext, *, code: str, name: str, parent_name: str = "
     return {"org_id": org.id}
 
 
-@action("docflow.set_org_token")
+@action("docflow.set_org_token", ids={"org_id": "org", "token_id": "token"}, result_ids={"org_id": "org"})
 def set_org_token(ctx: ActionContext, *, org_id: int, token_id: int, npc_pin_blob: str | None = None,
                   clerk_mode: str | None = None) -> dict:
     """Which signing token holds the organisation's key; for an automatic clerk, the blob
@@ -168,7 +177,7 @@ def set_org_token(ctx: ActionContext, *, org_id: int, token_id: int, npc_pin_blo
     return {"org_id": org.id}
 
 
-@action("docflow.create_unit")
+@action("docflow.create_unit", ids={"org_id": "org"}, result_ids={"unit_id": "unit"})
 def create_unit(ctx: ActionContext, *, org_id: int, code: str, name: str) -> dict:
     org = _get(ctx, Organisation, org_id, "cơ quan")
     unit = Unit(sandbox_id=ctx.sandbox.id, org_id=org.id, code=nfc(code), name=nfc(name))
@@ -177,7 +186,7 @@ def create_unit(ctx: ActionContext, *, org_id: int, code: str, name: str) -> dic
     return {"unit_id": unit.id}
 
 
-@action("docflow.create_person")
+@action("docflow.create_person", ids={"org_id": "org", "unit_id": "unit"}, result_ids={"person_id": "person"})
 def create_person(ctx: ActionContext, *, org_id: int, address: str, full_name: str, role: str, title: str = "",
                   unit_id: int | None = None, leads: str = "none") -> dict:
     org = _get(ctx, Organisation, org_id, "cơ quan")
@@ -200,7 +209,7 @@ def create_person(ctx: ActionContext, *, org_id: int, address: str, full_name: s
 
 
 # --- incoming ------------------------------------------------------------------------------
-@action("docflow.register_incoming")
+@action("docflow.register_incoming", ids={"org_id": "org"}, result_ids={"incoming_id": "incoming"})
 def register_incoming(ctx: ActionContext, *, org_id: int, sender_name: str, summary: str, original_symbol: str = "",
                       original_date: str | None = None, type_code: str = "CV", urgency: str = "thuong",
                       pdf_blob: str | None = None, attachments: list | None = None, due_date: str | None = None,
@@ -232,7 +241,7 @@ def register_incoming(ctx: ActionContext, *, org_id: int, sender_name: str, summ
     return {"incoming_id": doc.id, "arrival_number": doc.arrival_number}
 
 
-@action("docflow.reject_incoming")
+@action("docflow.reject_incoming", ids={"incoming_id": "incoming"}, result_ids={})
 def reject_incoming(ctx: ActionContext, *, incoming_id: int, reason: str) -> dict:
     doc = _get(ctx, IncomingDoc, incoming_id, "văn bản đến")
     org = _get(ctx, Organisation, doc.org_id, "cơ quan")
@@ -269,7 +278,9 @@ def _target(ctx: ActionContext, org: Organisation, row: dict) -> tuple[int | Non
     return None, p.id, p.full_name
 
 
-@action("docflow.direct")
+@action("docflow.direct",
+        ids={"incoming_id": "incoming", "assignments[].unit_id": "unit", "assignments[].person_id": "person"},
+        result_ids={"assignment_ids[]": "assignment"})
 def direct(ctx: ActionContext, *, incoming_id: int, directive: str, assignments: list) -> dict:
     """Bút phê + chuyển xử lý in one step: the directive and the forwarding rows
     (exactly one xử lý chính overall, deadlines not in the past).
@@ -362,7 +373,7 @@ def _may_act_on(ctx: ActionContext, me: Person, a: Assignment) -> bool:
     return me.unit_id is not None and me.unit_id == a.unit_id
 
 
-@action("docflow.progress")
+@action("docflow.progress", ids={"assignment_id": "assignment"}, result_ids={})
 def progress(ctx: ActionContext, *, assignment_id: int, status: str, note: str = "") -> dict:
     """An assignee marks read / processing / completed, optionally with a progress note."""
     a = _get(ctx, Assignment, assignment_id, "phân công xử lý")
@@ -446,7 +457,9 @@ def _require_signer(ctx: ActionContext, doc: OutgoingDoc, what: str) -> Person:
     return signer
 
 
-@action("docflow.create_draft")
+@action("docflow.create_draft",
+        ids={"signer_id": "person", "unit_id": "unit", "recipients[].id": _RECIPIENT},
+        result_ids={"outgoing_id": "outgoing"})
 def create_draft(ctx: ActionContext, *, type_code: str, summary: str, signer_id: int, signer_title: str,
                  body: list | None = None, addressees: list | None = None, recipients: list | None = None,
                  attachments: list | None = None, unit_id: int | None = None, pdf_blob: str, layout: dict,
@@ -481,7 +494,7 @@ def create_draft(ctx: ActionContext, *, type_code: str, summary: str, signer_id:
     return {"outgoing_id": doc.id}
 
 
-@action("docflow.update_draft")
+@action("docflow.update_draft", ids={"outgoing_id": "outgoing", "recipients[].id": _RECIPIENT}, result_ids={})
 def update_draft(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, layout: dict, summary: str | None = None,
                  body: list | None = None, addressees: list | None = None, recipients: list | None = None,
                  attachments: list | None = None, signer_title: str | None = None, note: str = "") -> dict:
@@ -518,7 +531,7 @@ def update_draft(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, layout:
     return {"version": doc.version}
 
 
-@action("docflow.comment")
+@action("docflow.comment", ids={"outgoing_id": "outgoing"}, result_ids={"comment_id": "comment"})
 def comment(ctx: ActionContext, *, outgoing_id: int, text: str) -> dict:
     doc, org = _outgoing(ctx, outgoing_id)
     me = _actor(ctx)
@@ -533,7 +546,7 @@ def comment(ctx: ActionContext, *, outgoing_id: int, text: str) -> dict:
     return {"comment_id": c.id}
 
 
-@action("docflow.submit")
+@action("docflow.submit", ids={"outgoing_id": "outgoing"}, result_ids={})
 def submit(ctx: ActionContext, *, outgoing_id: int) -> dict:
     doc, _org = _outgoing(ctx, outgoing_id)
     if ctx.actor.strip().lower() != doc.drafter and not _is_world(ctx):
@@ -553,7 +566,7 @@ def _reset_to_unsigned(doc: OutgoingDoc) -> None:
     doc.signatures = [{**s, "superseded": True} for s in doc.signatures]
 
 
-@action("docflow.return_draft")
+@action("docflow.return_draft", ids={"outgoing_id": "outgoing"}, result_ids={})
 def return_draft(ctx: ActionContext, *, outgoing_id: int, reason: str) -> dict:
     doc, _org = _outgoing(ctx, outgoing_id)
     _require_signer(ctx, doc, "trả lại dự thảo")
@@ -566,7 +579,7 @@ def return_draft(ctx: ActionContext, *, outgoing_id: int, reason: str) -> dict:
     return {"status": doc.status}
 
 
-@action("docflow.approve")
+@action("docflow.approve", ids={"outgoing_id": "outgoing"}, result_ids={})
 def approve(ctx: ActionContext, *, outgoing_id: int) -> dict:
     doc, _org = _outgoing(ctx, outgoing_id)
     _require_signer(ctx, doc, "duyệt dự thảo")
@@ -603,7 +616,7 @@ def _derived_from(ctx: ActionContext, new_blob: str, old_blob: str | None) -> by
     return data
 
 
-@action("docflow.leader_signed")
+@action("docflow.leader_signed", ids={"outgoing_id": "outgoing", "token_id": "token"}, result_ids={})
 def leader_signed(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, token_id: int | None = None) -> dict:
     """Record the leader's approval signature made outside (the PIN never reaches the log):
     the signed PDF is checked to extend the current draft with a signature on the leader
@@ -655,7 +668,7 @@ def _refuse_at_clerk(ctx: ActionContext, doc: OutgoingDoc, clerk: str, reason: s
     _event(ctx, "out", doc.id, f"Văn thư trả lại, không phát hành: {reason}", "approved", actor=clerk)
 
 
-@action("docflow.forward_to_clerk")
+@action("docflow.forward_to_clerk", ids={"outgoing_id": "outgoing"}, result_ids={})  # its deliveries: in ``created``
 def forward_to_clerk(ctx: ActionContext, *, outgoing_id: int, note: str = "") -> dict:
     """"Chuyển văn thư phát hành" by the designated signer. An automatic clerk does her part
     at once (number, organisation signature, release) or refuses with a reason."""
@@ -698,7 +711,7 @@ def _number(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str,
     _event(ctx, "out", doc.id, f"Cấp số {sym}, {rules.date_line(org.place, today)}", "numbered", actor=clerk)
 
 
-@action("docflow.clerk_refuse")
+@action("docflow.clerk_refuse", ids={"outgoing_id": "outgoing"}, result_ids={})
 def clerk_refuse(ctx: ActionContext, *, outgoing_id: int, reason: str) -> dict:
     doc, org = _outgoing(ctx, outgoing_id)
     _require_clerk(ctx, org, "trả lại văn bản cho lãnh đạo")
@@ -709,7 +722,7 @@ def clerk_refuse(ctx: ActionContext, *, outgoing_id: int, reason: str) -> dict:
     return {"status": doc.status}
 
 
-@action("docflow.number")
+@action("docflow.number", ids={"outgoing_id": "outgoing"}, result_ids={}, not_ids=("number",))
 def number(ctx: ActionContext, *, outgoing_id: int, number: int | None = None) -> dict:
     """Cấp số (the clerk): the next number of this year's sổ đi, or a free number she types."""
     doc, org = _outgoing(ctx, outgoing_id)
@@ -757,7 +770,7 @@ def _record_attachments(ctx: ActionContext, doc: OutgoingDoc, atts: list[dict], 
         _event(ctx, "out", doc.id, "Không ký số được tệp đính kèm: " + "; ".join(failed), doc.status, actor=clerk)
 
 
-@action("docflow.org_signed")
+@action("docflow.org_signed", ids={"outgoing_id": "outgoing"}, result_ids={})
 def org_signed(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, attachments: list | None = None) -> dict:
     """Record the organisation signature a (candidate) clerk made outside with the org token:
     the PDF must extend the numbered draft, keep a valid leader signature by the designated
@@ -895,7 +908,7 @@ def _issue(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str) 
     _event(ctx, "out", doc.id, f"Gửi văn bản đến nơi nhận: {listing}", "sent", actor=clerk)
 
 
-@action("docflow.issue")
+@action("docflow.issue", ids={"outgoing_id": "outgoing"}, result_ids=_RELEASE_IDS)
 def issue(ctx: ActionContext, *, outgoing_id: int) -> dict:
     """Phát hành (the clerk): deliver to units, organisations and e-mail recipients."""
     doc, org = _outgoing(ctx, outgoing_id)
@@ -909,7 +922,7 @@ def issue(ctx: ActionContext, *, outgoing_id: int) -> dict:
     return {"status": doc.status, "deliveries": doc.deliveries}
 
 
-@action("docflow.archive")
+@action("docflow.archive", ids={"outgoing_id": "outgoing"}, result_ids={})
 def archive(ctx: ActionContext, *, outgoing_id: int) -> dict:
     doc, org = _outgoing(ctx, outgoing_id)
     _require_clerk(ctx, org, "lưu hồ sơ văn bản")
@@ -923,7 +936,9 @@ def archive(ctx: ActionContext, *, outgoing_id: int) -> dict:
 VIEW_PAGES = ("tracking", "report", "incoming_doc", "outgoing_doc")
 
 
-@action("docflow.viewed")
+@action("docflow.viewed",
+        ids={"doc_id": KindBy("doc_kind", {"in": "incoming", "out": "outgoing"}, default="outgoing")},
+        result_ids={})
 def viewed(ctx: ActionContext, *, page: str, doc_kind: str | None = None, doc_id: int | None = None) -> dict:
     """Record that the actor opened a page (the tracking view, a document)."""
     if page not in VIEW_PAGES:
@@ -938,3 +953,5 @@ def viewed(ctx: ActionContext, *, page: str, doc_kind: str | None = None, doc_id
 
 __all__ = ["WORLD_ACTORS", "VIEW_PAGES", "org_signature_inputs", "safe_pdf_name"]
 
+
+from . import state_digest as _state_digest  # noqa: E402,F401  (registers the docflow part of the state digest)

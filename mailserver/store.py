@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from sandbox.actions import ActionContext, action
+from sandbox.actions import ActionContext, action, id_kinds
 from sandbox.clock import as_utc
 from sandbox.errors import NotFound
 
@@ -27,6 +27,9 @@ DEFAULT_FOLDERS = [("INBOX", None), ("Drafts", "\\Drafts"), ("Sent", "\\Sent"), 
 FOLDER_LABELS_VI = {"INBOX": "Hộp thư đến", "\\Drafts": "Thư nháp", "\\Sent": "Thư đã gửi",
                     "\\Junk": "Thư rác", "\\Trash": "Thùng rác"}
 SYSTEM_FLAGS = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"}
+#: the id kinds of the mail rows that actions name
+id_kinds({"account": "mail_accounts", "mailbox": "mailboxes", "item": "mail_items", "open": "mail_opens",
+          "submission": "mail_submissions"})
 
 
 def folder_label(box: Mailbox) -> str:
@@ -330,7 +333,7 @@ def _items(ctx: ActionContext, view: MailView, item_ids: list[int]) -> list[Mail
 
 # --- actions ------------------------------------------------------------------------------
 
-@action("mail.create_account")
+@action("mail.create_account", ids={}, result_ids={"account_id": "account", "mailbox_ids[]": "mailbox"})
 def create_account(ctx: ActionContext, *, address: str, display_name: str = "", password_hash: str | None = None,
                    password_tag: str | None = None) -> dict:
     address = normalize_address(address)
@@ -353,14 +356,14 @@ def create_account(ctx: ActionContext, *, address: str, display_name: str = "", 
     return {"account_id": acc.id, "address": address, "mailbox_ids": [b.id for b in boxes]}
 
 
-@action("mail.set_password")
+@action("mail.set_password", ids={"account_id": "account"}, result_ids={"account_id": "account"})
 def set_password(ctx: ActionContext, *, account_id: int, password_hash: str, password_tag: str) -> dict:
     acc = _account(ctx, account_id)
     acc.password_hash, acc.password_tag = password_hash, password_tag
     return {"account_id": acc.id}
 
 
-@action("mail.add_domain")
+@action("mail.add_domain", ids={}, result_ids={})
 def add_domain(ctx: ActionContext, *, domain: str) -> dict:
     domain = domain.strip().lower()
     if domain not in world_domains(ctx.session, ctx.sandbox.id):
@@ -368,7 +371,7 @@ def add_domain(ctx: ActionContext, *, domain: str) -> dict:
     return {"domain": domain}
 
 
-@action("mail.append")
+@action("mail.append", ids={"account_id": "account", "mailbox_id": "mailbox"}, result_ids={"item_id": "item"})
 def append(ctx: ActionContext, *, account_id: int, mailbox_id: int, raw: str, flags: list[str] | None = None,
            internal_date: str | None = None) -> dict:
     """Put a message into one of the account's folders (IMAP APPEND, seeding)."""
@@ -380,7 +383,7 @@ def append(ctx: ActionContext, *, account_id: int, mailbox_id: int, raw: str, fl
     return {"item_id": item.id, "uid": item.uid, "uidvalidity": box.uidvalidity}
 
 
-@action("mail.opened")
+@action("mail.opened", ids={"account_id": "account", "item_id": "item"}, result_ids={"open_id": "open"})
 def opened(ctx: ActionContext, *, account_id: int, item_id: int, kind: str, target: str) -> dict:
     """Record that the person clicked a link of a message or downloaded one of its files."""
     if kind not in ("link", "attachment"):
@@ -395,7 +398,7 @@ def opened(ctx: ActionContext, *, account_id: int, item_id: int, kind: str, targ
     return {"open_id": row.id}
 
 
-@action("mail.save_draft")
+@action("mail.save_draft", ids={"account_id": "account", "replaces": "item"}, result_ids={"item_id": "item"})
 def save_draft(ctx: ActionContext, *, account_id: int, raw: str, replaces: int | None = None) -> dict:
     view = _view(ctx, account_id)
     drafts = view.special("\\Drafts")
@@ -408,7 +411,9 @@ def save_draft(ctx: ActionContext, *, account_id: int, raw: str, replaces: int |
     return {"item_id": item.id, "uid": item.uid}
 
 
-@action("mail.set_flags")
+@action("mail.set_flags",
+        ids={"account_id": "account", "item_ids[]": "item"},
+        result_ids={"changed[]": "item", "flags{}": "item"})
 def set_flags(ctx: ActionContext, *, account_id: int, item_ids: list[int], add: list[str] | None = None,
               remove: list[str] | None = None, replace: list[str] | None = None) -> dict:
     view = _view(ctx, account_id)
@@ -444,17 +449,21 @@ def _move_or_copy(ctx: ActionContext, account_id: int, item_ids: list[int], targ
     return {"uidvalidity": target.uidvalidity, "mapping": mapping}
 
 
-@action("mail.move")
+@action("mail.move",
+        ids={"account_id": "account", "item_ids[]": "item", "target_mailbox_id": "mailbox"},
+        result_ids={"mapping[][2]": "item"})
 def move(ctx: ActionContext, *, account_id: int, item_ids: list[int], target_mailbox_id: int) -> dict:
     return _move_or_copy(ctx, account_id, item_ids, target_mailbox_id, remove=True)
 
 
-@action("mail.copy")
+@action("mail.copy",
+        ids={"account_id": "account", "item_ids[]": "item", "target_mailbox_id": "mailbox"},
+        result_ids={"mapping[][2]": "item"})
 def copy(ctx: ActionContext, *, account_id: int, item_ids: list[int], target_mailbox_id: int) -> dict:
     return _move_or_copy(ctx, account_id, item_ids, target_mailbox_id, remove=False)
 
 
-@action("mail.delete")
+@action("mail.delete", ids={"account_id": "account", "item_ids[]": "item"}, result_ids={})
 def delete(ctx: ActionContext, *, account_id: int, item_ids: list[int]) -> dict:
     """Webmail delete: to Trash; from Trash, gone for good."""
     view = _view(ctx, account_id)
@@ -470,7 +479,7 @@ def delete(ctx: ActionContext, *, account_id: int, item_ids: list[int]) -> dict:
     return result
 
 
-@action("mail.expunge")
+@action("mail.expunge", ids={"account_id": "account", "mailbox_id": "mailbox"}, result_ids={}, not_ids=("uids",))
 def expunge(ctx: ActionContext, *, account_id: int, mailbox_id: int, uids: list[int] | None = None) -> dict:
     """Remove the folder's messages flagged \\Deleted (only those UIDs if given)."""
     view = _view(ctx, account_id)
@@ -499,7 +508,7 @@ def _check_folder_name(name: str) -> str:
     return name
 
 
-@action("mail.create_folder")
+@action("mail.create_folder", ids={"account_id": "account"}, result_ids={"mailbox_id": "mailbox"})
 def create_folder(ctx: ActionContext, *, account_id: int, name: str, subscribed: bool = True) -> dict:
     view = _view(ctx, account_id)
     name = _check_folder_name(name)
@@ -512,7 +521,7 @@ def create_folder(ctx: ActionContext, *, account_id: int, name: str, subscribed:
     return {"mailbox_id": box.id, "name": name}
 
 
-@action("mail.rename_folder")
+@action("mail.rename_folder", ids={"account_id": "account", "mailbox_id": "mailbox"}, result_ids={"mailbox_id": "mailbox"})
 def rename_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int, new_name: str) -> dict:
     view = _view(ctx, account_id)
     box = view.mailbox(mailbox_id)
@@ -530,7 +539,7 @@ def rename_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int, new_n
     return {"mailbox_id": box.id, "name": new_name}
 
 
-@action("mail.delete_folder")
+@action("mail.delete_folder", ids={"account_id": "account", "mailbox_id": "mailbox"}, result_ids={})
 def delete_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int) -> dict:
     view = _view(ctx, account_id)
     box = view.mailbox(mailbox_id)
@@ -546,10 +555,12 @@ def delete_folder(ctx: ActionContext, *, account_id: int, mailbox_id: int) -> di
     return {"deleted": box.name}
 
 
-@action("mail.subscribe")
+@action("mail.subscribe", ids={"account_id": "account", "mailbox_id": "mailbox"}, result_ids={"mailbox_id": "mailbox"})
 def subscribe(ctx: ActionContext, *, account_id: int, mailbox_id: int, subscribed: bool = True) -> dict:
     box = _view(ctx, account_id).mailbox(mailbox_id)
     box.subscribed = bool(subscribed)
     return {"mailbox_id": box.id, "subscribed": box.subscribed}
 
 
+
+from . import state_digest as _state_digest  # noqa: E402,F401  (registers the mail part of the state digest)

@@ -96,7 +96,8 @@ def build_bounce(ctx: ActionContext, sender: str, original: bytes, failed: list[
     return out
 
 
-@action("mail.submit")
+@action("mail.submit", ids={"account_id": "account", "replaces_draft": "item"},
+        result_ids={"sent_item_id": "item", "bounce_item_id": "item", "submission_id": "submission"})
 def submit(ctx: ActionContext, *, account_id: int, raw: str, rcpts: list[str], via: str,
            mail_from: str | None = None, sent_copy: str | None = None, client: str | None = None,
            replaces_draft: int | None = None) -> dict:

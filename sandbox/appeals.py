@@ -453,9 +453,11 @@ def review(runtime, appeal_id: int, *, reviewer: str, note: str, run_replay: boo
                     "timeline": f"/quan-tri/phat-lai/{name}"}
     if run_replay:
         from .replay import replay
-        res = replay(runtime, name)
+        res = replay(runtime, name)  # into a copy removed afterwards: the packet keeps the outcome
         packet["replay"] = {"sandbox": res.replay, "steps": len(res.steps), "first_mismatch": res.first_mismatch,
-                            "report_same": res.report_same}
+                            "first_state_mismatch": res.first_state_mismatch, "report_same": res.report_same,
+                            "detail": next((s.detail for s in res.steps if s.seq == res.first_mismatch), ""),
+                            "notes": res.notes}
     with runtime.db.write() as s:
         a = _appeal(s, appeal_id)
         a.reviewer, a.review_note, a.reviewed_at, a.review, a.status = reviewer, note, runtime.clock.now(), packet, \

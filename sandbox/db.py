@@ -60,8 +60,37 @@ class Database:
         self._local = threading.local()
 
     def create_all(self) -> None:
-        """Create the tables of every model imported so far (the runtime imports them all)."""
+        """Create the tables of every model imported so far (the runtime imports them all),
+        and add the nullable columns that tables made by an older version lack."""
+        from sqlalchemy import inspect as sa_inspect
+
+        existing = set(sa_inspect(self.engine).get_table_names())
         Base.metadata.create_all(self.engine)
+        self._add_nullable_columns([t for t in Base.metadata.sorted_tables if t.name in existing])
+
+    def _add_nullable_columns(self, tables) -> None:
+        """The one schema change made in place: a nullable column added to a model (e.g.
+        ``actions.state_digest``) is added to the existing table with ``ALTER TABLE … ADD
+        COLUMN`` (rows already there get NULL). Any other change still needs a fresh data
+        folder (docs/architecture.md, "Schema changes")."""
+        from sqlalchemy import inspect as sa_inspect
+        from sqlalchemy.exc import DBAPIError
+
+        inspector = sa_inspect(self.engine)
+        quote = self.engine.dialect.identifier_preparer.quote
+        for table in tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for col in table.columns:
+                if col.name in have or not col.nullable or col.primary_key or col.server_default is not None:
+                    continue
+                ddl = (f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(col.name)} "
+                       f"{col.type.compile(dialect=self.engine.dialect)}")
+                try:
+                    with self.engine.begin() as conn:
+                        conn.exec_driver_sql(ddl)
+                except DBAPIError:  # another process added it first
+                    if col.name not in {c["name"] for c in sa_inspect(self.engine).get_columns(table.name)}:
+                        raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:

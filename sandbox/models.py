@@ -49,3 +49,11 @@ class Action(Base):
     hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    #: the sandbox's state after the action: a digest of ``state_parts`` (covered by the chain)
+    #: and a short digest per package section (``sandbox.actions.state_parts``); None on entries
+    #: recorded before state digests existed
+    state_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    state_parts: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
+    #: the ids of the rows the action created, by id kind (``{"item": [41, 42]}``; None: none,
+    #: or recorded before this existed): how a replay pairs old ids with new ones
+    created: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)

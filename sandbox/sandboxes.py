@@ -54,3 +54,21 @@ def set_closing_time(db: Database, sandbox_id: int, closes_at) -> None:
         if sb is None:
             raise SandboxError("Không tìm thấy sandbox.", f"sandbox {sandbox_id}")
         sb.closes_at = closes_at
+
+
+def delete_sandbox(db: Database, sandbox_id: int) -> int:
+    """Remove a sandbox for good: every row of it in every package's tables (each carries
+    ``sandbox_id``; dependent tables first), then its record. Returns the number of rows
+    removed. Meant for throw-away copies (a replay's); blobs are shared by content and stay."""
+    from .db import Base
+
+    removed = 0
+    with db.write() as s:
+        if s.get(Sandbox, sandbox_id) is None:
+            raise SandboxError("Không tìm thấy sandbox.", f"sandbox {sandbox_id}")
+        for table in reversed(Base.metadata.sorted_tables):
+            col = table.c.get("sandbox_id")
+            if col is not None:
+                removed += s.execute(table.delete().where(col == sandbox_id)).rowcount or 0
+        s.execute(Sandbox.__table__.delete().where(Sandbox.id == sandbox_id))
+    return removed + 1

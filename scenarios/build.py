@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailserver import api as mail_api
-from sandbox.actions import ActionContext, action
+from sandbox.actions import ActionContext, action, id_kinds
 from sandbox.clock import VN_TZ, as_utc
 from sandbox.errors import SandboxError
 from sandbox.models import Sandbox
@@ -219,7 +219,13 @@ def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime 
     return BuildResult(sandbox_id, sid_name, loaded.id, seed, values, logins[cand.id], sheet)
 
 
-@action("scenario.instantiate")
+id_kinds({"instance": "scenario_instances"})  # the id kind of the instance row
+
+
+@action("scenario.instantiate",
+        ids={"anchors.orgs.*": "org", "anchors.units.*": "unit", "anchors.people.*": "person",
+             "anchors.incoming.*.incoming_id": "incoming", "anchors.drafts.*.outgoing_id": "outgoing"},
+        result_ids={"instance_id": "instance"}, not_ids=("scenario_id", "seed", "rubric_version"))
 def instantiate(ctx: ActionContext, *, scenario_id: str, title: str, source: str = "", seed: int, values: dict, start: str,
                 candidate: str, candidate_address: str, anchors: dict, rubric_version: int,
                 practice: bool = False) -> dict:
@@ -257,3 +263,5 @@ def restart(runtime, sandbox_id: int, *, actor: str = "system") -> BuildResult:
     loaded = load(inst.source or inst.scenario_id)
     archive_sandbox(runtime.db, runtime.clock, sandbox_id)
     return build(runtime, loaded, inst.seed, sb_name, practice=True, actor=actor)
+
+from . import state_digest as _state_digest  # noqa: E402,F401  (registers the scenario part of the state digest)

@@ -16,7 +16,7 @@ from .models import SigningFile
 __all__ = ["record_file", "find_file"]
 
 
-@action("signing.file_added")
+@action("signing.file_added", ids={"token_id": "token"}, result_ids={"file_id": "file"})
 def file_added(ctx: ActionContext, *, person: str, blob: str, kind: str, filename: str = "",
                source_blob: str | None = None, token_id: int | None = None) -> dict:
     if kind not in ("upload", "signed"):

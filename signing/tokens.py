@@ -11,7 +11,7 @@ import base64
 
 from sqlalchemy import select
 
-from sandbox.actions import ActionContext, action
+from sandbox.actions import ActionContext, action, id_kinds
 from sandbox.errors import NotFound
 
 from .errors import SigningError
@@ -19,6 +19,7 @@ from .models import SigningToken
 from .pki import classify, decrypt_key, encrypt_key, fingerprint, load_cert
 
 DEFAULT_TRIES = 3
+id_kinds({"token": "signing_tokens", "file": "signing_files"})  # the id kinds actions name
 
 
 def _token(ctx: ActionContext, token_id: int) -> SigningToken:
@@ -28,7 +29,7 @@ def _token(ctx: ActionContext, token_id: int) -> SigningToken:
     return tok
 
 
-@action("signing.issue_token")
+@action("signing.issue_token", ids={}, result_ids={"token_id": "token"}, not_ids=("max_tries",))
 def issue_token(ctx: ActionContext, *, holder: str, cert_pem: str, key_blob_b64: str, label: str = "",
                 role_required: str | None = None, max_tries: int = DEFAULT_TRIES,
                 owner: str | None = None) -> dict:
@@ -47,7 +48,7 @@ def issue_token(ctx: ActionContext, *, holder: str, cert_pem: str, key_blob_b64:
     return {"token_id": tok.id, "fingerprint": tok.fingerprint, "kind": kind}
 
 
-@action("signing.pin_failed")
+@action("signing.pin_failed", ids={"token_id": "token"}, result_ids={})
 def pin_failed(ctx: ActionContext, *, token_id: int) -> dict:
     tok = _token(ctx, token_id)
     tok.tries_left = max(0, tok.tries_left - 1)
@@ -55,14 +56,14 @@ def pin_failed(ctx: ActionContext, *, token_id: int) -> dict:
     return {"tries_left": tok.tries_left, "locked": tok.locked}
 
 
-@action("signing.pin_ok")
+@action("signing.pin_ok", ids={"token_id": "token"}, result_ids={})
 def pin_ok(ctx: ActionContext, *, token_id: int) -> dict:
     tok = _token(ctx, token_id)
     tok.tries_left = tok.max_tries
     return {"tries_left": tok.tries_left}
 
 
-@action("signing.unlock")
+@action("signing.unlock", ids={"token_id": "token"}, result_ids={})
 def unlock(ctx: ActionContext, *, token_id: int) -> dict:
     """An examiner unlocks a token locked by wrong PINs (the candidate keeps working)."""
     tok = _token(ctx, token_id)
@@ -135,3 +136,4 @@ def holders_by_fingerprint(session, sandbox_id: int) -> dict[str, str]:
 from . import files as _files  # noqa: E402  (registers the signing.file_added action)
 
 _REGISTERED = (_files.file_added,)
+from . import state_digest as _state_digest  # noqa: E402,F401  (registers the signing part of the state digest)

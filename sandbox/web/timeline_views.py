@@ -1,11 +1,19 @@
 """Examiner pages: a candidate's session as a timeline, and the world as it was at any step
 (replayed into a read-only copy), with the signed documents' verifier reports and a way to
-look through the same pages the candidate used, read-only (issue 8)."""
+look through the same pages the candidate used, read-only (issue 8).
+
+Copies. "Xem tại bước này" replays into a copy that is removed once the page is rendered
+(nothing is left behind per click). "Mở các trang của thí sinh (chỉ xem)" needs the copy for
+a browsing session: that one is kept, closed (read-only), listed by ``sandbox replay --list``
+and reused for the same sandbox and step; at most ``BROWSING_COPIES`` are kept per sandbox,
+the oldest removed when another is made (``sandbox replay --discard`` removes one)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from sandbox.webkit import current_runtime
 
@@ -13,6 +21,8 @@ from .admin_auth import admin_required
 
 bp = Blueprint("timeline", __name__)
 READ_ONLY_SINCE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+#: read-only copies kept per sandbox for looking through the candidate's pages
+BROWSING_COPIES = 2
 
 
 def _sandbox(name: str):
@@ -57,29 +67,50 @@ def show(name: str):
                            setup=[r for r in rows if r.setup], inst=inst)
 
 
-def _replayed(name: str, seq: int) -> int:
-    """The read-only copy of sandbox ``name`` as it was after step ``seq`` (made once)."""
-    from sandbox.replay import replay
+def _browsing_copy(name: str, seq: int) -> int | None:
+    """The kept read-only copy of sandbox ``name`` replayed to step ``seq``, if there is one."""
+    from sandbox.replay import kept_replays
+
+    return next((k.sandbox_id for k in kept_replays(current_runtime(), name) if k.read_only and k.steps == seq), None)
+
+
+@contextmanager
+def _world_at(name: str, seq: int) -> Iterator[int]:
+    """The world after step ``seq`` for one page: the browsing copy when there is one, else
+    a replay removed as soon as the page is rendered."""
+    from sandbox.replay import replayed
+
+    existing = _browsing_copy(name, seq)
+    if existing is not None:
+        yield existing
+        return
+    with replayed(current_runtime(), name, until=seq, grade_at_end=False) as result:
+        yield result.replay_sandbox_id
+
+
+def _keep_browsing_copy(name: str, seq: int) -> int:
+    """The read-only copy at step ``seq`` an examiner browses the candidate's pages on: reused
+    when it exists; the oldest beyond ``BROWSING_COPIES`` are removed."""
+    from sandbox.replay import discard, kept_replays, replay
     from sandbox.sandboxes import set_closing_time
 
-    cache = current_app.extensions.setdefault("timeline_replays", {})
-    key = (name, seq)
-    if key not in cache:
-        rt = current_runtime()
-        result = replay(rt, name, until=seq, grade_at_end=False)
-        set_closing_time(rt.db, result.replay_sandbox_id, READ_ONLY_SINCE)  # nobody changes it
-        cache[key] = result.replay_sandbox_id
-    return cache[key]
+    existing = _browsing_copy(name, seq)
+    if existing is not None:
+        return existing
+    rt = current_runtime()
+    result = replay(rt, name, until=seq, grade_at_end=False, keep=True)
+    set_closing_time(rt.db, result.replay_sandbox_id, READ_ONLY_SINCE)  # nobody changes it
+    older = [k for k in kept_replays(rt, name) if k.read_only and k.sandbox_id != result.replay_sandbox_id]
+    for k in older[:max(0, len(older) - (BROWSING_COPIES - 1))]:
+        discard(rt, k.name)
+    return result.replay_sandbox_id
 
 
 @bp.get("/quan-tri/phat-lai/<name>/buoc/<int:seq>")
 @admin_required("examiner", "organiser")
 def step(name: str, seq: int):
     """Thế giới của thí sinh tại một bước: văn bản, chữ ký số, thư đã gửi."""
-    from docflow import api as docflow_api
-    from mailserver import api as mail_api
     from sandbox.timeline import timeline
-    from signing import api as signing_api
 
     sid = _sandbox(name)
     sc, inst = _scenario(sid)
@@ -88,7 +119,15 @@ def step(name: str, seq: int):
     if here is None:
         abort(404)
     at = rows.index(here)
-    replay_id = _replayed(name, seq)
+    with _world_at(name, seq) as replay_id:
+        return _step_page(name, here, rows, at, inst, replay_id)
+
+
+def _step_page(name: str, here, rows, at: int, inst, replay_id: int):
+    from docflow import api as docflow_api
+    from mailserver import api as mail_api
+    from signing import api as signing_api
+
     rt = current_runtime()
     drafts = []
     outgoing = docflow_api.outgoing_list(rt, replay_id, inst.candidate_address, per_page=50).items if inst else []
@@ -129,7 +168,7 @@ def look(name: str, seq: int):
     _sc, inst = _scenario(sid)
     if inst is None:
         abort(404)
-    replay_id = _replayed(name, seq)
+    replay_id = _keep_browsing_copy(name, seq)
     with current_runtime().db.read() as s:
         ref = account_by_address(s, replay_id, inst.candidate_address)
     session["account_id"], session["sandbox_id"] = ref.id, ref.sandbox_id

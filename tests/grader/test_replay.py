@@ -17,7 +17,7 @@ from mailserver.imap.server import IMAPController
 from sandbox.actions import verify_chain
 from sandbox.clock import FixedClock
 from sandbox.models import Action
-from sandbox.replay import replay
+from sandbox.replay import discard, kept_replays, replay
 from scenarios.build import build, instance_of
 from scenarios.library import load
 from signing import api as signing_api
@@ -104,8 +104,9 @@ def test_a_mixed_session_replays_to_the_same_score_report(session):
             ("mail.copy", "imap"), ("mail.set_flags", "web")} <= doors
     assert {"mail.submit", "mail.set_flags", "mail.create_folder", "mail.copy", "docflow.direct",
             "docflow.leader_signed", "docflow.forward_to_clerk"} <= names
-    result = replay(rt, "ts003")
+    result = replay(rt, "ts003", keep=True)  # kept: its own log is looked at below
     assert result.first_mismatch is None, [s.detail for s in result.steps if not s.ok]
+    assert {s.state for s in result.steps} == {"same"}  # every step's state digest compared, equal
     assert result.report_same is True, list(_debug_diff(result.original_report, result.replay_report))[:10]
     assert result.original_report["total"] == result.replay_report["total"] > 0
     with rt.db.read() as s:
@@ -113,6 +114,9 @@ def test_a_mixed_session_replays_to_the_same_score_report(session):
         replayed = {(a.name, a.door) for a in s.scalars(select(Action).where(
             Action.sandbox_id == result.replay_sandbox_id)) if a.door}
     assert replayed == doors  # the replay records each step's door as it was
+    assert [k.name for k in kept_replays(rt, "ts003")] == ["ts003~replay1"]
+    discard(rt, "ts003~replay1")
+    assert kept_replays(rt) == []
 
 
 def test_a_changed_entry_is_named_by_the_replay_and_the_chain(session):
@@ -159,3 +163,17 @@ def test_cli_replay(sqlite_runtime, tmp_path):
     text = subprocess.run([sys.executable, "-m", "sandbox.cli", "replay", "ts004", "--until", "5"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert text.returncode == 0 and "5 bước khớp" in text.stdout
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "sandbox.cli", "replay", *args], capture_output=True,
+                              text=True, env=env, timeout=300)
+
+    assert "Không có bản phát lại nào" in cli("--list").stdout  # both copies above were removed
+    kept = cli("ts004", "--keep")
+    assert kept.returncode == 0 and "vào ts004~replay1:" in kept.stdout, kept.stdout + kept.stderr
+    listed = cli("--list", "ts004", "--json")
+    assert [k["name"] for k in json.loads(listed.stdout)] == ["ts004~replay1"]
+    assert cli("--discard", "ts004").returncode == 2  # never an original
+    gone = cli("--discard", "ts004~replay1")
+    assert gone.returncode == 0 and "Đã xoá" in gone.stdout
+    assert json.loads(cli("--list", "--json").stdout) == []

@@ -18,7 +18,7 @@ from sandbox.settings import Settings
 from sandbox.throttle import LoginThrottle
 
 
-@action("test.note")
+@action("test.note", ids={}, result_ids={})
 def _note(ctx, *, text: str, fail: bool = False) -> dict:
     if fail:
         raise SandboxError("Thao tác thử bị từ chối.", "test failure")
@@ -106,7 +106,7 @@ def test_bad_sandbox_name_is_refused(runtime):
     assert "Tên sandbox không hợp lệ" in e.value.message_vi
 
 
-@action("test.tuple_result")
+@action("test.tuple_result", ids={}, result_ids={})
 def _tuple_result(ctx) -> dict:
     return {"pairs": [(1, 2)], "by_id": {7: "x"}}
 
