@@ -46,8 +46,12 @@ def _grade_chunk(sandbox_ids: list[int]) -> list[tuple[int, dict]]:
 def grade_many(runtime, sandbox_ids: Iterable[int], *, workers: int | None = None,
                chunk: int = 8) -> dict[int, dict]:
     """Reports by sandbox id. ``workers`` defaults to the number of cores; 1 grades in this
-    process. A sandbox that cannot be graded gets ``{"error": <Vietnamese message>, ...}``."""
+    process. A sandbox that cannot be graded gets ``{"error": <Vietnamese message>, ...}``; one
+    graded with criteria the grader could not judge gets its report with ``"gradable": False``."""
     ids = list(sandbox_ids)
+    # scenarios are loaded afresh for each batch: an exam set fixed after a grader error (see
+    # grader.engine) is what the next grading uses, also in a long-running web server
+    _SCENARIOS.clear()
     workers = workers or os.cpu_count() or 1
     if workers <= 1 or len(ids) <= chunk:
         return {sid: _grade_one(runtime, sid) for sid in ids}

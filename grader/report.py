@@ -14,7 +14,11 @@ import jinja2
 from scenarios import templates
 from scenarios.schema import Scenario
 
-VERDICTS_VI = {"pass": "Đạt", "partial": "Đạt một phần", "fail": "Không đạt", "skipped": "Không xét"}
+VERDICTS_VI = {"pass": "Đạt", "partial": "Đạt một phần", "fail": "Không đạt", "skipped": "Không xét",
+               "error": "Lỗi bộ chấm"}
+#: at the head of a report with criteria the grader could not judge (``"verdict": "error"``)
+NOT_GRADABLE_VI = ("CHƯA PHẢI ĐIỂM CHÍNH THỨC: bộ chấm không chấm được {n} tiêu chí ({ids}) do lỗi của đề thi, "
+                   "không phải lỗi của thí sinh. Ban tổ chức sửa đề rồi chấm lại.")
 EVIDENCE_VI = {"message_id": "Message-ID", "at": "lúc", "subject": "tiêu đề", "to": "đến", "cc": "CC",
                "bcc": "BCC", "bounced": "bị trả lại", "attachment": "tệp", "sha256": "SHA-256",
                "field": "trường ký", "signer": "người ký", "fingerprint": "dấu vân tay chứng thư",
@@ -54,8 +58,20 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def errored(report: dict) -> list[dict]:
+    """The criteria the grader could not judge (read from the rows: one scored by hand since
+    no longer counts)."""
+    return [c for c in report.get("criteria", []) if c.get("verdict") == "error"]
+
+
+def not_gradable_text(report: dict) -> str:
+    rows = errored(report)
+    return NOT_GRADABLE_VI.format(n=len(rows), ids=", ".join(c["id"] for c in rows)) if rows else ""
+
+
 def report_html(report: dict) -> str:
-    return _env().get_template("report.html").render(r=report, verdicts=VERDICTS_VI)
+    return _env().get_template("report.html").render(r=report, verdicts=VERDICTS_VI,
+                                                     not_gradable=not_gradable_text(report))
 
 
 # --- the published rubric -------------------------------------------------------------------
@@ -111,6 +127,8 @@ def pdf_styles():
         "small": ParagraphStyle("e", fontName=regular, fontSize=7.5, leading=9.5, textColor="#333333"),
         "head": ParagraphStyle("h", fontName=bold, fontSize=9, leading=11.5),
         "h2": ParagraphStyle("h2", fontName=bold, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4),
+        "alert": ParagraphStyle("a", fontName=bold, fontSize=10, leading=13, textColor="#aa0000", borderColor="#aa0000",
+                                borderWidth=1, borderPadding=4, spaceBefore=2, spaceAfter=10),
     }
 
 
@@ -150,22 +168,33 @@ def report_pdf(report: dict) -> bytes:
              pdf_paragraph(f"{report['title']} · Năm {report['year']} · Thí sinh: {report['candidate']} · Đề: "
                 f"{report['scenario']} (hạt giống {report['seed']}) · Phiên bản đáp án {report['rubric_version']}",
                 st["sub"])]
+    if not_gradable_text(report):
+        story.append(pdf_paragraph(not_gradable_text(report), st["alert"]))
     rows = [[pdf_paragraph(h, st["head"]) for h in ("Mã", "Tiêu chí", "Tối đa", "Đạt", "Kết quả và bằng chứng")]]
     for c in report["criteria"]:
         from reportlab.platypus import Paragraph  # noqa: F401
         result = [pdf_paragraph(f"{VERDICTS_VI[c['verdict']]}: {c['message']}", st["cell"])]
+        if c.get("error"):
+            result.append(pdf_paragraph(f"Lỗi của đề thi: {c['error']}", st["small"]))
         if c.get("detail"):
             result.append(pdf_paragraph(c["detail"], st["small"]))
         if c.get("evidence"):
             result.append(pdf_paragraph(evidence_text(c["evidence"]), st["small"]))
+        awarded = "—" if c["verdict"] == "error" else num(c["awarded"])
         rows.append([pdf_paragraph(c["id"], st["cell"]), pdf_paragraph(c["description"], st["cell"]), pdf_paragraph(num(c["points"]), st["cell"]),
-                     pdf_paragraph(num(c["awarded"]), st["cell"]), result])
+                     pdf_paragraph(awarded, st["cell"]), result])
     for t in report["tasks"]:
         rows.append(["", pdf_paragraph(t["title"], st["cell"]), pdf_paragraph(num(t["points"]), st["cell"]),
                      pdf_paragraph(num(t["awarded"]), st["cell"]), ""])
-    rows.append(["", pdf_paragraph("Tổng điểm phần thực hành", st["head"]), pdf_paragraph(num(report["max"]), st["head"]),
+    total_label = "Tổng điểm phần thực hành" + (" (chưa chính thức)" if errored(report) else "")
+    rows.append(["", pdf_paragraph(total_label, st["head"]), pdf_paragraph(num(report["max"]), st["head"]),
                  pdf_paragraph(num(report["total"]), st["head"]), ""])
-    story.append(pdf_table(rows, [12 * mm, 48 * mm, 14 * mm, 12 * mm, 89 * mm]))
+    table = pdf_table(rows, [12 * mm, 48 * mm, 14 * mm, 12 * mm, 89 * mm])
+    from reportlab.lib import colors
+    from reportlab.platypus import TableStyle
+    table.setStyle(TableStyle([("BACKGROUND", (0, i), (-1, i), colors.HexColor("#fdecea"))
+                               for i, c in enumerate(report["criteria"], 1) if c["verdict"] == "error"]))
+    story.append(table)
     return pdf_document(story, f"Phiếu chấm điểm - {report['candidate']}")
 
 

@@ -10,8 +10,21 @@ from typing import Any
 
 from mailserver import api as mail_api
 from sandbox.clock import VN_TZ
-from sandbox.errors import NotFound
+from sandbox.errors import NotFound, SandboxError
 from scenarios.build import from_json, instance_of
+
+
+class GraderError(SandboxError):
+    """The rubric names something this sandbox does not have (a document, a draft, a seed
+    mail or its file, a unit, a person, a mail of ``rubric.mails``): the exam's fault, never
+    the candidate's. The engine marks the criterion ``"verdict": "error"`` and the report not
+    gradable instead of scoring 0 with the candidate-facing fail message."""
+
+    status = 500
+
+
+def _unresolved(what: str, name: str, detail: str) -> GraderError:
+    return GraderError(f"Đề thi tham chiếu {what} '{name}' không có trong sandbox", detail)
 
 
 class SandboxState:
@@ -72,7 +85,7 @@ class SandboxState:
         try:
             return self.anchors["mail"][seed_id]
         except KeyError:
-            raise NotFound(f"Đề không có thư ban đầu '{seed_id}'.", f"no seed mail {seed_id}") from None
+            raise _unresolved("thư ban đầu", seed_id, f"no seed mail {seed_id}") from None
 
     def seed_message_id(self, seed_id: str) -> str:
         return self.seed_mail(seed_id)["message_id"]
@@ -80,16 +93,23 @@ class SandboxState:
     def seed_attachment_sha256(self, seed_id: str, name: str | None) -> str | None:
         atts = self.seed_mail(seed_id)["attachments"]
         if name is None:
-            return next(iter(atts.values()), None) if len(atts) == 1 else None
-        return atts.get(name)
+            if len(atts) != 1:
+                raise GraderError(f"Đề thi tham chiếu tệp đính kèm của thư ban đầu '{seed_id}' mà không nêu tên tệp, "
+                                  f"trong khi thư có {len(atts)} tệp", f"seed mail {seed_id}: {len(atts)} attachments")
+            return next(iter(atts.values()))
+        if name not in atts:
+            raise GraderError(f"Đề thi tham chiếu tệp đính kèm '{name}' của thư ban đầu '{seed_id}' không có "
+                              "trong sandbox", f"seed mail {seed_id} has no attachment {name!r}")
+        return atts[name]
 
     # -- document workflow ----------------------------------------------------------------
     def anchor(self, kind: str, seed_id: str) -> dict:
         try:
             return self.anchors[kind][seed_id]
         except KeyError:
-            what = {"incoming": "văn bản đến", "drafts": "dự thảo"}.get(kind, kind)
-            raise NotFound(f"Đề không có {what} '{seed_id}'.", f"no {kind} {seed_id}") from None
+            what = {"incoming": "văn bản đến", "drafts": "dự thảo", "mail": "thư ban đầu", "units": "đơn vị",
+                    "people": "người"}.get(kind, kind)
+            raise _unresolved(what, seed_id, f"no {kind} {seed_id}") from None
 
     def target(self, seed_id: str) -> tuple[str, int]:
         """("unit" | "person", docflow id) of a unit or person of the scenario's world."""
@@ -97,22 +117,28 @@ class SandboxState:
             return "unit", self.anchors["units"][seed_id]
         if seed_id in self.anchors.get("people", {}):
             return "person", self.anchors["people"][seed_id]
-        raise NotFound(f"Đề không có đơn vị hay người '{seed_id}'.", f"no target {seed_id}")
+        raise _unresolved("đơn vị hay người", seed_id, f"no target {seed_id}")
 
     def incoming(self, seed_id: str):
         key = ("in", seed_id)
         if key not in self._cache:
             from docflow import api as docflow_api
-            self._cache[key] = docflow_api.incoming_doc(self.runtime, self.sandbox_id, None,
-                                                        self.anchor("incoming", seed_id)["incoming_id"])
+            doc_id = self.anchor("incoming", seed_id)["incoming_id"]
+            try:
+                self._cache[key] = docflow_api.incoming_doc(self.runtime, self.sandbox_id, None, doc_id)
+            except NotFound as exc:     # the instance names a document the sandbox does not hold
+                raise _unresolved("văn bản đến", seed_id, f"incoming {seed_id} (id {doc_id}): {exc.detail}") from None
         return self._cache[key]
 
     def outgoing(self, seed_id: str):
         key = ("out", seed_id)
         if key not in self._cache:
             from docflow import api as docflow_api
-            self._cache[key] = docflow_api.outgoing_doc(self.runtime, self.sandbox_id, None,
-                                                        self.anchor("drafts", seed_id)["outgoing_id"])
+            doc_id = self.anchor("drafts", seed_id)["outgoing_id"]
+            try:
+                self._cache[key] = docflow_api.outgoing_doc(self.runtime, self.sandbox_id, None, doc_id)
+            except NotFound as exc:
+                raise _unresolved("dự thảo", seed_id, f"draft {seed_id} (id {doc_id}): {exc.detail}") from None
         return self._cache[key]
 
     def verify(self, pdf_blob: str):
@@ -163,7 +189,8 @@ class SandboxState:
     def intent(self, intent_id: str):
         intents = self.intents()
         if intent_id not in intents:
-            raise NotFound(f"Đề không khai báo thư '{intent_id}' (rubric.mails).", f"no mail intent {intent_id}")
+            raise GraderError(f"Đề thi tham chiếu thư cần gửi '{intent_id}' không có trong rubric.mails",
+                              f"no mail intent {intent_id}")
         return intents[intent_id]
 
     def mails_for(self, intent_id: str) -> list:

@@ -350,13 +350,24 @@ def grade(obj: _Ctx, name, as_json, html_file, pdf_file, sign, organiser):
             finally:
                 rt.close()
         Path(pdf_file).write_bytes(pdf)
+    errors = [c for c in report["criteria"] if c["verdict"] == "error"]
     if as_json:
         click.echo(report_json(report), nl=False)
-        return
-    verdicts = {"pass": "đạt", "partial": "một phần", "fail": "không đạt", "skipped": "không xét"}
-    for c in report["criteria"]:
-        click.echo(f"{c['id']:<5} {num(c['awarded']):>4}/{num(c['points']):<4} {verdicts[c['verdict']]:<10} {c['message']}")
-    click.echo(f"Tổng: {num(report['total'])}/{num(report['max'])} điểm")
+    else:
+        verdicts = {"pass": "đạt", "partial": "một phần", "fail": "không đạt", "skipped": "không xét",
+                    "error": "LỖI BỘ CHẤM"}
+        for c in report["criteria"]:
+            click.echo(f"{c['id']:<5} {num(c['awarded']):>4}/{num(c['points']):<4} "
+                       f"{verdicts[c['verdict']]:<{12 if errors else 10}} {c['message']}")
+        click.echo(f"Tổng: {num(report['total'])}/{num(report['max'])} điểm"
+                   + (" (CHƯA PHẢI ĐIỂM CHÍNH THỨC)" if errors else ""))
+    if errors:   # the exam's fault, not the candidate's: say so on stderr, even with --json
+        click.echo(f"Lỗi bộ chấm: {len(errors)} tiêu chí không chấm được do lỗi của đề thi "
+                   f"({', '.join(c['id'] for c in errors)}); điểm trên chưa phải điểm chính thức. "
+                   "Sửa đề rồi chấm lại.", err=True)
+        for c in errors:
+            click.echo(f"  {c['id']}: {c['error']}", err=True)
+        sys.exit(2)
 
 
 @main.group()
@@ -427,19 +438,43 @@ def log_verify(obj: _Ctx, name):
 
 
 @main.command("replay")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--until", "until", type=int, default=None, help="Stop after this step (look at the world as it was).")
+@click.option("--keep", is_flag=True, help="Keep the copy NAME~replayN afterwards (it is removed otherwise).")
+@click.option("--list", "list_kept", is_flag=True, help="List the kept copies (of NAME, or of every sandbox).")
+@click.option("--discard", "discard_name", default=None, metavar="COPY",
+              help="Remove a kept copy (NAME~replayN).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @click.pass_obj
-def replay_cmd(obj: _Ctx, name, until, as_json):
-    """Re-apply a sandbox's log to a fresh copy, step by step; exit 1 at the first step that differs."""
+def replay_cmd(obj: _Ctx, name, until, keep, list_kept, discard_name, as_json):
+    """Re-apply a sandbox's log to a fresh copy, step by step, comparing each step's result and
+    state; exit 1 at the first step that differs. The copy is removed afterwards unless --keep."""
     import json
 
-    from .replay import replay
+    from .replay import discard, kept_replays, replay
 
+    if name is None and not list_kept and not discard_name:
+        click.echo("Lỗi: hãy cho tên sandbox cần phát lại, hoặc --list, hoặc --discard TÊN~replaySỐ.", err=True)
+        sys.exit(2)
     rt = obj.runtime()
     try:
-        result = replay(rt, name, until=until)
+        if list_kept:
+            kept = kept_replays(rt, name)
+            if as_json:
+                click.echo(json.dumps([{"name": k.name, "original": k.original, "steps": k.steps,
+                                        "read_only": k.read_only, "created_at": k.created_at.isoformat()}
+                                       for k in kept], ensure_ascii=False, indent=1))
+            elif not kept:
+                click.echo("Không có bản phát lại nào được giữ lại.")
+            for k in kept if not as_json else ():
+                what = "bản xem của giám khảo (chỉ xem)" if k.read_only else "giữ lại theo yêu cầu"
+                click.echo(f"{k.name}\t{k.steps} bước\t{what}")
+            return
+        if discard_name:
+            discard(rt, discard_name)
+            click.echo(f"Đã xoá bản phát lại {discard_name}.")
+            return
+        result = replay(rt, name, until=until, keep=keep)
     except SandboxError as e:
         _fail(e)
     finally:
@@ -448,11 +483,14 @@ def replay_cmd(obj: _Ctx, name, until, as_json):
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
     else:
         done = [s for s in result.steps if s.ok]
-        click.echo(f"Phát lại {name} vào {result.replay}: {len(done)} bước khớp.")
+        where = f"vào {result.replay}" if result.kept else f"vào bản sao {result.replay} (đã xoá sau khi phát lại)"
+        click.echo(f"Phát lại {name} {where}: {len(done)} bước khớp.")
+        for note in result.notes:
+            click.echo(note)
         if result.first_mismatch is not None:
-            bad = result.steps[-1]
+            bad = next(s for s in result.steps if s.seq == result.first_mismatch)
             click.echo(f"Khác biệt đầu tiên ở bước {bad.seq} ({bad.name}, {bad.actor}): {bad.detail}")
-        elif result.report_same is not None:
+        if result.report_same is not None:
             click.echo("Phiếu chấm của bản phát lại " + ("trùng khớp với bản gốc." if result.report_same
                                                           else "KHÁC bản gốc."))
     sys.exit(0 if result.first_mismatch is None and result.report_same is not False else 1)

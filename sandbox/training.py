@@ -505,16 +505,18 @@ def _trainee_actions(s, sandbox_ids: list[int]) -> dict[int, dict]:
 
 
 def criterion_statuses(report: dict, baseline: dict, acted: int) -> dict[str, str]:
-    """passed / failed / not_yet for each criterion of a report (see the module's docstring)."""
+    """passed / failed / not_yet for each criterion of a report (see the module's docstring); error
+    for one the grader could not judge (the drill's fault, never the trainee's)."""
     rows = report["criteria"]
     if not acted:
-        return {r["id"]: "not_yet" for r in rows}
+        return {r["id"]: "error" if r["verdict"] == "error" else "not_yet" for r in rows}
     touched: dict[str, bool] = {}
     for r in rows:
         base = baseline.get(r["id"])
         changed = base is None or _signature(r) != base
         touched[r["task"]] = touched.get(r["task"], False) or changed
-    return {r["id"]: ("not_yet" if not touched[r["task"]] else "passed" if r["verdict"] == "pass" else "failed")
+    return {r["id"]: ("error" if r["verdict"] == "error"   # the drill's fault: never "failed" for the trainee
+                      else "not_yet" if not touched[r["task"]] else "passed" if r["verdict"] == "pass" else "failed")
             for r in rows}
 
 
@@ -576,7 +578,8 @@ def board(runtime, class_id: int, *, workers: int | None = None) -> dict:
             for r in rep["criteria"]:
                 st = statuses[r["id"]]
                 crit[r["id"]] = {"status": st, "verdict": r["verdict"], "awarded": r["awarded"],
-                                 "points": r["points"], "message": r["message"], "detail": r.get("detail", "")}
+                                 "points": r["points"], "message": r["message"],
+                                 "detail": r.get("error") or r.get("detail", "")}
                 counts[(it["position"], r["id"])][st] += 1
                 if st == "failed" and r["verdict"] in ("fail", "partial"):
                     m = mistakes.setdefault((it["position"], r["id"]), {

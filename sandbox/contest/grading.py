@@ -6,7 +6,12 @@ The grader scores against the exam set's own maximum; the part's points are that
 the part's declared points (a 40-point exam set in a 40-point part: unchanged). A score an
 examiner entered by hand (``source="manual"``, an appeal for instance) or imported from a file
 (``source="import"``: a part taken elsewhere, a past contest) is an organiser's decision: it is
-kept, never overwritten by grading, unless ``include_imported`` is asked for."""
+kept, never overwritten by grading, unless ``include_imported`` is asked for.
+
+A score report with grader errors (criteria the grader could not judge because the exam set
+names something the sandbox lacks, ``"verdict": "error"``) is stored like any other, so the
+results page can show it, but it is not final: the summary names those candidates and
+criteria, and ``sandbox contest grade`` exits 2."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +22,7 @@ from sandbox.errors import SandboxError
 from sandbox.models import Sandbox
 
 from .models import Candidate, Contest, ContestEvent, ContestPart, PartScore
+from .results import grader_errors
 
 
 @dataclass
@@ -25,6 +31,8 @@ class GradeSummary:
     part: str
     graded: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)      # (number, message)
+    #: (number, [(criterion, reason)]): graded, but some criteria could not be judged (the exam's fault)
+    grader_errors: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     kept_manual: list[str] = field(default_factory=list)     # numbers whose manual/imported score is kept
     no_sandbox: list[str] = field(default_factory=list)
     absent: int = 0
@@ -48,6 +56,13 @@ class GradeSummary:
             out.append("Không có bài thực hành (chưa tạo sandbox): " + ", ".join(self.no_sandbox) + ".")
         for number, message in self.errors:
             out.append(f"Lỗi khi chấm {number}: {message}")
+        if self.grader_errors:
+            out.append(f"LỖI BỘ CHẤM: có {vn_count(len(self.grader_errors))} bài chưa chấm được do lỗi của đề thi "
+                       "(không phải lỗi của thí sinh); điểm của các bài này chưa phải điểm chính thức. "
+                       "Sửa đề rồi chấm lại:")
+            for number, rows in self.grader_errors:
+                out.append(f"  {number}: tiêu chí {', '.join(cid for cid, _ in rows)}")
+                out += [f"    {cid}: {reason}" for cid, reason in rows]
         return out
 
 
@@ -116,6 +131,9 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
             row.points, row.source, row.report, row.at = pts, "grader", report, now
             points_given.append(pts)
             summary.graded += 1
+            errored = grader_errors(report)
+            if errored:
+                summary.grader_errors.append((number, errored))
         if points_given:
             summary.mean = round(sum(points_given) / len(points_given), 2)
             summary.full_marks = sum(1 for p in points_given if p >= part_points)
@@ -123,7 +141,8 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
         s.add(ContestEvent(contest_id=contest_id, at=now, actor=actor, kind="grade",
                            detail={"part": part_name, "graded": summary.graded, "workers": summary.workers,
                                    "errors": [list(e) for e in summary.errors], "kept_manual": summary.kept_manual,
-                                   "no_sandbox": summary.no_sandbox, "mean": summary.mean},
+                                   "no_sandbox": summary.no_sandbox, "mean": summary.mean,
+                                   "grader_errors": [[n, [list(r) for r in rows]] for n, rows in summary.grader_errors]},
                            reason="Chấm toàn bộ phần thi thực hành"))
     return summary
 
@@ -139,4 +158,4 @@ def score_report(runtime, contest_code: str, number: str) -> dict | None:
         return row[0] if row else None
 
 
-__all__ = ["GradeSummary", "grade_contest", "score_report"]
+__all__ = ["GradeSummary", "grade_contest", "grader_errors", "score_report"]

@@ -51,6 +51,12 @@ def share(n: int, of: int) -> float:
     return round(n * 100 / of, 2) if of else 0.0
 
 
+def grader_errors(report: dict | None) -> list[tuple[str, str]]:
+    """(criterion, reason) for every criterion of a score report the grader could not judge;
+    read from the criteria, so one an examiner has since scored by hand no longer counts."""
+    return [(c["id"], c.get("error", "")) for c in (report or {}).get("criteria", []) if c.get("verdict") == "error"]
+
+
 # --- the result objects ------------------------------------------------------------------------
 @dataclass
 class PartResult:
@@ -86,6 +92,12 @@ class CandidateResult:
     fail_reason: str = ""
     commendable: bool = False
     rank: int | None = None       # among all present candidates (equal totals share a rank)
+    #: [part, criterion, reason] the grader could not judge (the exam's fault): the points are not final
+    grader_errors: list[list[str]] = field(default_factory=list)
+
+    @property
+    def final(self) -> bool:
+        return not self.grader_errors
 
 
 @dataclass
@@ -155,11 +167,28 @@ class ContestResults:
     def absentees(self) -> list[CandidateResult]:
         return [c for c in self.candidates if c.absent]
 
+    @property
+    def not_final(self) -> list[CandidateResult]:
+        """Candidates with criteria the grader could not judge (see :func:`grader_errors`)."""
+        return [c for c in self.candidates if c.grader_errors]
+
+    @property
+    def not_final_warnings(self) -> list[str]:
+        """Their lines of :attr:`warnings` (a page with its own banner for them leaves these out)."""
+        return [not_final_warning(c) for c in self.not_final]
+
     def band_total(self, index: int) -> int:
         return sum(t.band_counts[index] for t in self.tiers)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def not_final_warning(c: CandidateResult) -> str:
+    parts = ", ".join(dict.fromkeys(part for part, _cid, _why in c.grader_errors))
+    return (f"Thí sinh {c.number} ({c.full_name}) có tiêu chí chưa chấm được do lỗi của đề thi "
+            f"({', '.join(cid for _part, cid, _why in c.grader_errors)}): điểm phần {parts} chưa phải điểm chính "
+            "thức, cần sửa đề và chấm lại.")
 
 
 # --- computation ---------------------------------------------------------------------------------
@@ -297,6 +326,9 @@ def _compute(contest, rules, parts, units, cands, scores) -> ContestResults:
         r = CandidateResult(c.id, c.number, c.full_name, c.title, unit.id, unit.name, unit.tier, prs,
                             absent=c.attendance == "absent", absence_reason=c.absence_reason or "",
                             backup_reason=c.backup_reason or "", scenario_id=c.scenario_id or "", max=max_total)
+        r.grader_errors = [[p.name, cid, why] for p in prs for cid, why in grader_errors(p.report)]
+        if r.grader_errors:
+            warnings.append(not_final_warning(r))
         if not r.absent:
             missing = [p.name for p in prs if p.points is None]
             if missing and len(missing) == len(prs):
@@ -396,4 +428,4 @@ def results_for(runtime, contest_code: str) -> ContestResults:
 
 
 __all__ = ["ContestResults", "CandidateResult", "UnitResult", "TierResult", "AwardGroup", "PartResult", "compute",
-           "results_for", "assign_awards", "vn_num", "vn_percent", "vn_count", "share", "FAIL_LABEL", "TIER_ORDER"]
+           "grader_errors", "results_for", "assign_awards", "vn_num", "vn_percent", "vn_count", "share", "FAIL_LABEL", "TIER_ORDER"]

@@ -281,7 +281,11 @@ def grade_all(code: str):
             text += " Không chấm được: " + "; ".join(f"{n}: {m}" for n, m in summary.errors) + "."
         if summary.no_sandbox:
             text += " Chưa có bài làm: " + ", ".join(summary.no_sandbox) + "."
-        flash(text, "error" if summary.errors else "success")
+        if summary.grader_errors:
+            text += (f" LỖI BỘ CHẤM: {len(summary.grader_errors)} bài chưa chấm được do lỗi của đề thi ("
+                     + "; ".join(f"{n}: {', '.join(cid for cid, _ in rows)}" for n, rows in summary.grader_errors)
+                     + "); sửa đề rồi chấm lại.")
+        flash(text, "error" if summary.errors or summary.grader_errors else "success")
     return redirect(url_for("admin.results", code=code))
 
 
