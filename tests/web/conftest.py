@@ -126,3 +126,33 @@ def snapshot(rt, world) -> dict:
                 rows, _ = view.items(info.box, limit=1000)
                 out[(key, info.box.name)] = (info.total, info.unread, [(it.id, it.flags, d.subject) for it, d in rows])
     return out
+
+
+@pytest.fixture(scope="module")
+def module_live_server(tmp_path_factory):
+    """The web app (threaded WSGI server) on a free loopback port, on one SQLite runtime for a
+    whole module (``live_server`` is per test): ``url`` and ``runtime``."""
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from sandbox.web import create_app
+    from tests.conftest import open_runtime
+
+    class Quiet(WSGIRequestHandler):
+        def log(self, type, message, *args):  # noqa: A002 - werkzeug's signature
+            pass  # hundreds of requests: no access log in the test output
+
+    rt = open_runtime(tmp_path_factory.mktemp("module-live"))
+    srv = make_server("127.0.0.1", 0, create_app(rt), threaded=True, request_handler=Quiet)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+
+    class Live:
+        url = f"http://127.0.0.1:{srv.server_port}"
+        runtime = rt
+
+    yield Live
+    srv.shutdown()
+    thread.join(10)
+    rt.close()
