@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, field_validator, model_validator
 
 from ..intents import fold
 from .base import Check, Outcome, Params, Ref, register
@@ -28,6 +28,8 @@ def _address(v: str) -> str:
 
 
 Address = Annotated[str, Ref("address"), AfterValidator(_address)]
+#: words, given as a list or (from a placeholder) as one string
+Words = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 #: a mail of ``rubric.mails``: the criterion is judged on the mail the candidate meant for it
 IntentRef = Annotated[str, Ref("intent")]
 
@@ -149,15 +151,10 @@ class BodyContains(Check):
     summary_vi = "nội dung thư có các ý được yêu cầu"
 
     class Params(_To):
-        phrases: list[str]
+        phrases: Words
         mode: Literal["all", "any"] = "all"
         #: wrong answers that must not be there (naming every document is not knowing which)
-        none_of: list[str] = []
-
-        @field_validator("phrases", "none_of", mode="before")
-        @classmethod
-        def _one(cls, v):
-            return [v] if isinstance(v, str) else v
+        none_of: Words = []
 
     def run(self, state, p) -> Outcome:
         msgs = _candidates(state, p)
@@ -184,12 +181,7 @@ class BodyContains(Check):
 
 class _Expected(Params):
     unit: Annotated[str, Ref("unit")]
-    phrases: list[str] = []
-
-    @field_validator("phrases", mode="before")
-    @classmethod
-    def _one(cls, v):
-        return [v] if isinstance(v, str) else v
+    phrases: Words = []
 
 
 def _mentions(text: str, folded: str, unit: dict, extra: list[str]) -> str | None:

@@ -364,7 +364,7 @@ def report_docx(results: ContestResults, *, appendix: bool = True) -> bytes:
             _docx_table(doc, blk, usable, WD_TABLE_ALIGNMENT.CENTER)
     buf = io.BytesIO()
     doc.save(buf)
-    return buf.getvalue()
+    return _fixed_zip_times(buf.getvalue(), results.year)   # zip entries carry the time of writing
 
 
 def _docx_table(doc, blk: Block, usable, align) -> None:
