@@ -105,9 +105,8 @@ def assign(mails: list, intents: dict[str, Intent]) -> dict[str, list[tuple[floa
     return out
 
 
-def meant(mails: list, intents: dict[str, Intent], intent_id: str):
-    """The mail the candidate meant for ``intent_id``, or None when none belongs to it."""
-    mine = assign(mails, intents).get(intent_id, [])
+def meant(mine: list[tuple[float, Any]]):
+    """The mail meant for an intent among those :func:`assign` gave it, or None."""
     if not mine:
         return None
     best = max(s for s, _m in mine)

@@ -51,6 +51,9 @@ class SandboxState:
             self.rubric_version = inst.rubric_version
             self.practice = inst.practice
         self._cache: dict[Any, Any] = {}
+        #: set by the engine (:meth:`use_rubric`) before grading
+        self.scenario = None
+        self.context: dict = {}
 
     @property
     def start_date(self) -> dt.date:
@@ -166,6 +169,7 @@ class SandboxState:
         with the candidate's values) and the world's entities (unit names for answers)."""
         self.scenario, self.context = scenario, ctx
         self._cache.pop("intents", None)
+        self._cache.pop("assigned", None)
 
     def intents(self) -> dict:
         if "intents" not in self._cache:
@@ -173,8 +177,7 @@ class SandboxState:
 
             from .intents import Intent, as_list
             out = {}
-            sc = getattr(self, "scenario", None)
-            for iid, spec in (sc.rubric.mails if sc is not None else {}).items():
+            for iid, spec in (self.scenario.rubric.mails if self.scenario is not None else {}).items():
                 r = templates.render_value(spec.model_dump(), self.context)
                 atts = tuple((a["name"], self.seed_attachment_sha256(a["seed_mail"], a["name"]))
                              for a in r["attachments"])
@@ -193,21 +196,23 @@ class SandboxState:
                               f"no mail intent {intent_id}")
         return intents[intent_id]
 
-    def mails_for(self, intent_id: str) -> list:
-        """The candidate's sent mails that belong to the intent (oldest first)."""
+    def _assigned(self, intent_id: str) -> list:
+        """(relevance, mail) of the sent mails that belong to the intent, oldest first."""
         from .intents import assign
         self.intent(intent_id)
-        key = ("assigned",)
-        if key not in self._cache:
-            self._cache[key] = assign(self.sent_mail(), self.intents())
-        return [m for _s, m in self._cache[key][intent_id]]
+        if "assigned" not in self._cache:
+            self._cache["assigned"] = assign(self.sent_mail(), self.intents())
+        return self._cache["assigned"][intent_id]
+
+    def mails_for(self, intent_id: str) -> list:
+        """The candidate's sent mails that belong to the intent (oldest first)."""
+        return [m for _s, m in self._assigned(intent_id)]
 
     def meant_mail(self, intent_id: str):
         """The mail the candidate meant for the intent, or None (see :mod:`grader.intents`)."""
         from .intents import meant
-        self.intent(intent_id)
-        return meant(self.sent_mail(), self.intents(), intent_id)
+        return meant(self._assigned(intent_id))
 
     def unit_names(self) -> dict[str, dict]:
         """The world's units (name, code) by scenario id."""
-        return dict((getattr(self, "context", None) or {}).get("units", {}))
+        return dict(self.context.get("units", {}))

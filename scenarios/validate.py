@@ -402,7 +402,7 @@ class _Checker:
                 try:
                     r = templates.render_value(intent.model_dump(), ctx)
                 except templates.TemplateError:
-                    return
+                    break   # the placeholder problem is already reported; check the next intent
                 for key in ("to", "cc", "bcc"):
                     values = [r[key]] if isinstance(r[key], str) else r[key]
                     for v in values:
