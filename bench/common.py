@@ -28,6 +28,6 @@ def median(values: list[float]) -> float:
 
 def temp_runtime(prefix: str):
     from sandbox.runtime import Runtime
-    from sandbox.settings import Settings
+    from sandbox.kernel.settings import Settings
     d = Path(tempfile.mkdtemp(prefix=prefix))
     return Runtime.open(Settings(data_dir=d))

@@ -21,9 +21,9 @@ SCENARIO = "thi-2022-de-1"
 
 
 def _runtime(data_dir: str):
-    from sandbox.clock import FixedClock
+    from sandbox.kernel.clock import FixedClock
     from sandbox.runtime import Runtime
-    from sandbox.settings import Settings
+    from sandbox.kernel.settings import Settings
     rt = Runtime.open(Settings(data_dir=data_dir))
     rt.clock = rt.dispatcher.clock = FixedClock(START)
     return rt
@@ -87,7 +87,7 @@ def main() -> list[str]:
     from scenarios.build import build
     from scenarios.library import load
 
-    from sandbox.settings import Settings
+    from sandbox.kernel.settings import Settings
     db = "PostgreSQL" if Settings().database_url.startswith("postgresql") else "SQLite"
     lines = [f"Provisioning and grading {N} sandboxes of {SCENARIO} ({db})"]
     loaded = load(SCENARIO)

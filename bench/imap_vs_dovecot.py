@@ -239,7 +239,7 @@ def fill_dovecot(port: int, messages: list[bytes]) -> None:
 
 def fill_ours(rt, messages: list[bytes]):
     from mailserver import api as mail_api
-    from sandbox.sandboxes import get_or_create_sandbox
+    from sandbox.kernel.sandboxes import get_or_create_sandbox
     sid = get_or_create_sandbox(rt.db, rt.clock, "ts001")
     account_id = mail_api.add_account(rt.dispatcher, rt.secret, sid, USER, PASSWORD, "Nguyễn Văn An")
     with rt.db.read() as s:

@@ -32,7 +32,7 @@ def storm(fn, n: int) -> tuple[float, list[float]]:
 
 def main() -> list[str]:
     from mailserver import api as mail_api
-    from sandbox.sandboxes import get_or_create_sandbox
+    from sandbox.kernel.sandboxes import get_or_create_sandbox
 
     rt = temp_runtime("bench-login-")
     t0 = time.perf_counter()

@@ -39,7 +39,7 @@ def _prepare(data: Path) -> dict[str, str]:
     from sandbox.contest.models import Candidate, Contest, ContestPart, ContestUnit
     from sandbox.contest.passwords import candidate_password
     from sandbox.runtime import Runtime
-    from sandbox.settings import Settings
+    from sandbox.kernel.settings import Settings
 
     rt = Runtime.open(Settings(data_dir=data))
     theory.ensure_sample_bank(rt)

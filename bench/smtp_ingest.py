@@ -69,7 +69,7 @@ def _load(port: int, clients: int, login: bool) -> dict:
 def main() -> list[str]:
     from mailserver import api as mail_api
     from mailserver.smtp import SubmissionController
-    from sandbox.sandboxes import get_or_create_sandbox
+    from sandbox.kernel.sandboxes import get_or_create_sandbox
 
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     null = Controller(NullHandler(), hostname="127.0.0.1", port=free_port())

@@ -15,7 +15,7 @@ ROUNDS = int(os.environ.get("BENCH_WEBMAIL_ROUNDS", "100"))
 def main() -> list[str]:
     from mailserver import api as mail_api
     from mailserver.api import MailView
-    from sandbox.sandboxes import get_or_create_sandbox
+    from sandbox.kernel.sandboxes import get_or_create_sandbox
     from sandbox.web import create_app
     from tests.factories import make_message
 

@@ -1,6 +1,6 @@
 """The workflow's actions (``docflow.*``): every change of an organisation, a register, an
 incoming or outgoing document goes through one of these handlers, run by the dispatcher in
-one transaction. A handler that refuses raises a :class:`~sandbox.errors.SandboxError`
+one transaction. A handler that refuses raises a :class:`~sandbox.kernel.errors.SandboxError`
 subclass before changing anything (or the transaction is rolled back), so a refusal changes
 nothing and is not logged.
 
@@ -21,8 +21,8 @@ from email.utils import format_datetime, formataddr
 
 from sqlalchemy import select
 
-from sandbox.actions import ActionContext, KindBy, action, id_kinds
-from sandbox.clock import VN_TZ
+from sandbox.kernel.actions import ActionContext, KindBy, action, id_kinds
+from sandbox.kernel.clock import VN_TZ
 
 from . import rules
 from .errors import DocflowError, DocflowForbidden, DocflowNotFound

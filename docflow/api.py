@@ -4,7 +4,7 @@ the grader (see docs/docflow.md).
 * Write functions take ``(runtime, sandbox_id, actor, ...)`` and wrap exactly one dispatch of a
   ``docflow.*`` action (rendering and signing happen before it, outside the transaction; the
   PIN is used here and never passed to an action). Refusals raise
-  :class:`~sandbox.errors.SandboxError` subclasses with a Vietnamese ``message_vi``.
+  :class:`~sandbox.kernel.errors.SandboxError` subclasses with a Vietnamese ``message_vi``.
 * Read functions take ``(runtime, sandbox_id, ...)`` and return plain dataclasses; every query
   goes through :class:`docflow.queries.Scoped` (isolation in one place).
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, or_
 
-from sandbox.clock import as_utc
+from sandbox.kernel.clock import as_utc
 
 
 from .actions import WORLD_ACTORS  # importing it registers the docflow.* actions
@@ -158,7 +158,7 @@ def check_upload(runtime, upload: Upload) -> dict:
     name = safe_file_name(upload.name)
     data = upload.data or b""
     limit = runtime.settings.max_message_size
-    from sandbox.vnformat import file_size
+    from sandbox.kernel.vnformat import file_size
     if not data:
         raise DocflowError(f"Tệp «{name}» rỗng (0 byte); hãy chọn lại đúng tệp.", "empty upload")
     if len(data) > limit:

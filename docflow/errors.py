@@ -1,7 +1,7 @@
 """Errors of the document workflow (Vietnamese message for people, English detail)."""
 from __future__ import annotations
 
-from sandbox.errors import Forbidden, NotFound, SandboxError
+from sandbox.kernel.errors import Forbidden, NotFound, SandboxError
 
 __all__ = ["DocflowError", "DocflowForbidden", "DocflowNotFound"]
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sandbox.db import Base
+from sandbox.kernel.db import Base
 
 _SB = "sandboxes.id"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from sandbox.clock import VN_TZ, as_utc
+from sandbox.kernel.clock import VN_TZ, as_utc
 
 # --- people ------------------------------------------------------------------------------
 ROLES = {"lanh_dao": "Lãnh đạo", "chuyen_vien": "Chuyên viên", "van_thu": "Văn thư"}

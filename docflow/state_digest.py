@@ -1,5 +1,5 @@
 """The document-workflow part of a sandbox's state digest
-(``sandbox.actions.state_contributor``): what the workflow's pages and the grader read,
+(``sandbox.kernel.actions.state_contributor``): what the workflow's pages and the grader read,
 without database ids and without the bytes of signed PDFs (the automatic clerk's
 organisation signature differs between runs: pyHanko writes a random document id).
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
-from sandbox.actions import state_contributor
-from sandbox.clock import as_utc
+from sandbox.kernel.actions import state_contributor
+from sandbox.kernel.clock import as_utc
 
 from .models import (Assignment, Comment, DocEvent, DraftVersion, IncomingDoc, Organisation, OutgoingDoc, PageView,
                      Person, Register, RegisterEntry, Unit)

@@ -16,13 +16,13 @@ _SCENARIOS: dict[str, object] = {}
 def _init(settings: dict) -> None:
     global _RUNTIME
     from sandbox.runtime import Runtime
-    from sandbox.settings import Settings
+    from sandbox.kernel.settings import Settings
 
     _RUNTIME = Runtime.open(Settings(**settings))
 
 
 def _grade_one(rt, sandbox_id: int) -> dict:
-    from sandbox.errors import SandboxError
+    from sandbox.kernel.errors import SandboxError
     from scenarios.library import load
 
     from .checks import validate_check

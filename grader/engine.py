@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 from scenarios import templates
 from scenarios.schema import Criterion, Scenario
 from scenarios.variants import context

@@ -2,7 +2,7 @@
 scenario on every core and compare the new reports with the current ones, criterion by
 criterion. Nothing is stored here: the dry run *is* this module; applying a plan (new
 reports become current, the old ones kept, who/when/why recorded) lives with the tables in
-:mod:`sandbox.appeals`.
+:mod:`sandbox.appeals.api`.
 
 A criterion *changes* for a candidate when its awarded points or its verdict differ; a
 candidate is *affected* when at least one criterion changes. A change of the maximum alone
@@ -30,7 +30,7 @@ def _scenario(path: str):
 
 
 def _grade_one_with(rt, scenario, sandbox_id: int) -> dict:
-    from sandbox.errors import SandboxError
+    from sandbox.kernel.errors import SandboxError
 
     from .engine import grade
     from .state import SandboxState

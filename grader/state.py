@@ -9,8 +9,8 @@ import datetime as dt
 from typing import Any
 
 from mailserver import api as mail_api
-from sandbox.clock import VN_TZ
-from sandbox.errors import NotFound, SandboxError
+from sandbox.kernel.clock import VN_TZ
+from sandbox.kernel.errors import NotFound, SandboxError
 from scenarios.build import from_json, instance_of
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.models import Sandbox
-from sandbox.passwords import password_tag, verify_password
+from sandbox.kernel.models import Sandbox
+from sandbox.kernel.passwords import password_tag, verify_password
 
 from .models import MailAccount
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sandbox.actions import Dispatcher
-from sandbox.blobs import BlobStore
-from sandbox.db import Database
-from sandbox.passwords import hash_password, password_tag
+from sandbox.kernel.actions import Dispatcher
+from sandbox.kernel.blobs import BlobStore
+from sandbox.kernel.db import Database
+from sandbox.kernel.passwords import hash_password, password_tag
 
 from . import models  # noqa: F401  (registers the tables)
 from . import submission  # noqa: F401  (registers mail.submit)

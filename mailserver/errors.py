@@ -1,4 +1,4 @@
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 
 
 class MailError(SandboxError):

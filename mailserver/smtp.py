@@ -21,8 +21,8 @@ import warnings
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from sandbox.actions import DOOR
-from sandbox.errors import Forbidden, RateLimited, SandboxError
+from sandbox.kernel.actions import DOOR
+from sandbox.kernel.errors import Forbidden, RateLimited, SandboxError
 
 from . import api
 from .addresses import domain_of, normalize_address

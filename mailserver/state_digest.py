@@ -1,4 +1,4 @@
-"""The mail part of a sandbox's state digest (``sandbox.actions.state_contributor``): what
+"""The mail part of a sandbox's state digest (``sandbox.kernel.actions.state_contributor``): what
 the webmail and IMAP show, per account, without database ids or message bytes (a message
 the automatic clerk sends carries a PDF whose bytes differ between runs; its Message-ID,
 subject and flags do not). Prepared plain-column queries: this runs after every action."""
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
-from sandbox.actions import state_contributor
-from sandbox.clock import as_utc
+from sandbox.kernel.actions import state_contributor
+from sandbox.kernel.clock import as_utc
 
 from .models import MailAccount, Mailbox, MailDomain, MailItem, MailOpen, MessageData, Submission
 

@@ -1,6 +1,6 @@
 """The mail store: accounts, folders and messages of every sandbox, and the actions that
 change them. Every door (SMTP, webmail, IMAP, CLI) changes mail only through these actions,
-dispatched by ``sandbox.actions.Dispatcher``; reads go through ``MailView``, the one place
+dispatched by ``sandbox.kernel.actions.Dispatcher``; reads go through ``MailView``, the one place
 that scopes queries to a sandbox and an account.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from sandbox.actions import ActionContext, action, id_kinds
-from sandbox.clock import as_utc
-from sandbox.errors import NotFound
+from sandbox.kernel.actions import ActionContext, action, id_kinds
+from sandbox.kernel.clock import as_utc
+from sandbox.kernel.errors import NotFound
 
 from . import mime
 from .addresses import domain_of, normalize_address

@@ -13,8 +13,8 @@ import base64
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from sandbox.actions import ActionContext, action
-from sandbox.clock import VN_TZ
+from sandbox.kernel.actions import ActionContext, action
+from sandbox.kernel.clock import VN_TZ
 
 from . import mime
 from .addresses import domain_of, normalize_address

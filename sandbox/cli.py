@@ -5,9 +5,9 @@ import sys
 
 import click
 
-from .errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 from .runtime import Runtime
-from .settings import Settings
+from sandbox.kernel.settings import Settings
 
 
 class _Ctx:
@@ -31,7 +31,7 @@ def _fail(e: SandboxError):
 @click.pass_context
 def main(ctx, data_dir, database_url):
     """Practical-skills sandbox: mail, document workflow and signing for public servants."""
-    from .actions import DOOR
+    from sandbox.kernel.actions import DOOR
     DOOR.set("cli")
     ctx.obj = _Ctx(data_dir, database_url)
 
@@ -65,7 +65,7 @@ def account_add(obj: _Ctx, sandbox_name, address, password, display_name):
     """Create ADDRESS in SANDBOX_NAME (the sandbox is created if missing)."""
     from mailserver import api as mail_api
 
-    from .sandboxes import get_or_create_sandbox
+    from sandbox.kernel.sandboxes import get_or_create_sandbox
     rt = obj.runtime()
     try:
         sandbox_id = get_or_create_sandbox(rt.db, rt.clock, sandbox_name)
@@ -75,33 +75,6 @@ def account_add(obj: _Ctx, sandbox_name, address, password, display_name):
     finally:
         rt.close()
     click.echo(f"Đã tạo tài khoản {address.strip().lower()} trong sandbox {sandbox_name}.")
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--http-port", default=8080, show_default=True, type=int)
-@click.option("--smtp-port", default=2525, show_default=True, type=int)
-@click.option("--imap-port", default=1143, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Only build the demo world and print the logins.")
-@click.pass_obj
-def demo(obj: _Ctx, host, http_port, smtp_port, imap_port, no_serve):
-    """Build a demo world (accounts, messages, tokens), a demo contest (six candidates, their
-    sandboxes, admin accounts) and a practice sandbox, and serve them."""
-    from .demo import build_demo, describe
-    from .demo_contest import build_demo_contest, describe_contest
-    rt = obj.runtime()
-    try:
-        info = build_demo(rt)
-        contest = build_demo_contest(rt)
-    except SandboxError as e:
-        _fail(e)
-    click.echo(describe(info, host, http_port, smtp_port, imap_port, rt.settings))
-    click.echo(describe_contest(contest, f"http://{host}:{http_port}"))
-    if no_serve:
-        rt.close()
-        return
-    from .server import serve as run
-    run(rt, host, http_port, smtp_port, {"web", "smtp", "imap"}, imap_port=imap_port)
 
 
 @main.group()
@@ -175,7 +148,7 @@ def verify(obj: _Ctx, file, trust, data_dir, sandbox_name, as_json):
     if data_dir or sandbox_name:
         from signing.api import people_of, pki_for
 
-        from .sandboxes import find_sandbox
+        from sandbox.kernel.sandboxes import find_sandbox
         if data_dir:
             obj = _Ctx(data_dir, None)
         rt = obj.runtime()
@@ -324,7 +297,7 @@ def grade(obj: _Ctx, name, as_json, html_file, pdf_file, sign, organiser):
     from grader.state import SandboxState
     from scenarios.library import load
 
-    from .sandboxes import find_sandbox
+    from sandbox.kernel.sandboxes import find_sandbox
     rt = obj.runtime()
     try:
         with rt.db.read() as s:
@@ -402,105 +375,19 @@ def rubric_render(scenario_ref, fmt, out_file):
         Path(out_file).write_bytes(rubric_pdf(sc))
 
 
-@main.group()
-def log():
-    """A sandbox's action log (DESIGN.md §3)."""
-
-
-@log.command("verify")
-@click.argument("name")
-@click.pass_obj
-def log_verify(obj: _Ctx, name):
-    """Check the hash chain of a sandbox's log; names the first broken entry (exit 1)."""
-    from sqlalchemy import select
-
-    from .actions import verify_chain
-    from .models import Action
-    from .sandboxes import find_sandbox
-
-    rt = obj.runtime()
-    try:
-        with rt.db.read() as s:
-            sb = find_sandbox(s, name)
-            if sb is None:
-                click.echo(f"Lỗi: không có sandbox {name}.", err=True)
-                sys.exit(2)
-            ok, bad = verify_chain(s, sb.id)
-            if ok:
-                click.echo(f"Nhật ký của {name} toàn vẹn: {sb.log_seq} bước, chuỗi băm khớp đến bước cuối.")
-                return
-            entry = s.scalar(select(Action).where(Action.sandbox_id == sb.id, Action.seq == bad))
-            what = f" ({entry.name}, {entry.actor}, {entry.at:%d/%m/%Y %H:%M:%S})" if entry is not None else ""
-            click.echo(f"Nhật ký của {name} bị sửa: mắt xích hỏng đầu tiên là bước {bad}{what}.")
-            sys.exit(1)
-    finally:
-        rt.close()
-
-
-@main.command("replay")
-@click.argument("name", required=False)
-@click.option("--until", "until", type=int, default=None, help="Stop after this step (look at the world as it was).")
-@click.option("--keep", is_flag=True, help="Keep the copy NAME~replayN afterwards (it is removed otherwise).")
-@click.option("--list", "list_kept", is_flag=True, help="List the kept copies (of NAME, or of every sandbox).")
-@click.option("--discard", "discard_name", default=None, metavar="COPY",
-              help="Remove a kept copy (NAME~replayN).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
-@click.pass_obj
-def replay_cmd(obj: _Ctx, name, until, keep, list_kept, discard_name, as_json):
-    """Re-apply a sandbox's log to a fresh copy, step by step, comparing each step's result and
-    state; exit 1 at the first step that differs. The copy is removed afterwards unless --keep."""
-    import json
-
-    from .replay import discard, kept_replays, replay
-
-    if name is None and not list_kept and not discard_name:
-        click.echo("Lỗi: hãy cho tên sandbox cần phát lại, hoặc --list, hoặc --discard TÊN~replaySỐ.", err=True)
-        sys.exit(2)
-    rt = obj.runtime()
-    try:
-        if list_kept:
-            kept = kept_replays(rt, name)
-            if as_json:
-                click.echo(json.dumps([{"name": k.name, "original": k.original, "steps": k.steps,
-                                        "read_only": k.read_only, "created_at": k.created_at.isoformat()}
-                                       for k in kept], ensure_ascii=False, indent=1))
-            elif not kept:
-                click.echo("Không có bản phát lại nào được giữ lại.")
-            for k in kept if not as_json else ():
-                what = "bản xem của giám khảo (chỉ xem)" if k.read_only else "giữ lại theo yêu cầu"
-                click.echo(f"{k.name}\t{k.steps} bước\t{what}")
-            return
-        if discard_name:
-            discard(rt, discard_name)
-            click.echo(f"Đã xoá bản phát lại {discard_name}.")
-            return
-        result = replay(rt, name, until=until, keep=keep)
-    except SandboxError as e:
-        _fail(e)
-    finally:
-        rt.close()
-    if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
-    else:
-        done = [s for s in result.steps if s.ok]
-        where = f"vào {result.replay}" if result.kept else f"vào bản sao {result.replay} (đã xoá sau khi phát lại)"
-        click.echo(f"Phát lại {name} {where}: {len(done)} bước khớp.")
-        for note in result.notes:
-            click.echo(note)
-        if result.first_mismatch is not None:
-            bad = next(s for s in result.steps if s.seq == result.first_mismatch)
-            click.echo(f"Khác biệt đầu tiên ở bước {bad.seq} ({bad.name}, {bad.actor}): {bad.detail}")
-        if result.report_same is not None:
-            click.echo("Phiếu chấm của bản phát lại " + ("trùng khớp với bản gốc." if result.report_same
-                                                          else "KHÁC bản gốc."))
-    sys.exit(0 if result.first_mismatch is None and result.report_same is not False else 1)
-
-
-from .cli_contest import register as _register_contest  # noqa: E402
+from sandbox.contest.cli import register as _register_contest  # noqa: E402
 
 _register_contest(main)
-__import__("sandbox.cli_training", fromlist=["register"]).register(main)  # `sandbox training …`
-__import__("sandbox.cli_regrade", fromlist=["register"]).register(main)  # regrade, grade-history, appeal
+from sandbox.training.cli import register as _register_training  # noqa: E402
+from sandbox.appeals.cli import register as _register_appeals  # noqa: E402
+
+from sandbox.replay.cli import register as _register_replay  # noqa: E402
+from sandbox.demo.cli import register as _register_demo  # noqa: E402
+
+_register_demo(main)  # `sandbox demo`
+_register_replay(main)  # `sandbox log verify`, `sandbox replay`
+_register_training(main)  # `sandbox training …`
+_register_appeals(main)  # regrade, grade-history, appeal
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .actions import Dispatcher
-from .blobs import BlobStore
-from .clock import Clock
-from .db import Database
-from .errors import RateLimited
-from .settings import Settings
-from .throttle import LoginThrottle
+from sandbox.kernel.actions import Dispatcher
+from sandbox.kernel.blobs import BlobStore
+from sandbox.kernel.clock import Clock
+from sandbox.kernel.db import Database
+from sandbox.kernel.errors import RateLimited
+from sandbox.kernel.settings import Settings
+from sandbox.kernel.throttle import LoginThrottle
 
 
 @dataclass
@@ -32,9 +32,9 @@ class Runtime:
         import docflow.api  # noqa: F401  (registers docflow tables and actions)
         import scenarios.build  # noqa: F401  (registers scenario instances)
         from .contest import models as _contest  # noqa: F401  (contest tables)
-        from . import training_models as _training  # noqa: F401  (drill class tables)
-        from .contest import appeal_models as _appeals  # noqa: F401  (grade records, re-grades, appeals)
-        from . import models  # noqa: F401
+        from sandbox.training import models as _training  # noqa: F401  (drill class tables)
+        from sandbox.appeals import models as _appeals  # noqa: F401  (grade records, re-grades, appeals)
+        from sandbox.kernel import models  # noqa: F401
 
         settings = settings or Settings()
         settings.ensure_dirs()

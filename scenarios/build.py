@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import select
 
 from mailserver import api as mail_api
-from sandbox.actions import ActionContext, action, id_kinds
-from sandbox.clock import VN_TZ, as_utc
-from sandbox.errors import SandboxError
-from sandbox.models import Sandbox
-from sandbox.sandboxes import find_sandbox, get_or_create_sandbox
+from sandbox.kernel.actions import ActionContext, action, id_kinds
+from sandbox.kernel.clock import VN_TZ, as_utc
+from sandbox.kernel.errors import SandboxError
+from sandbox.kernel.models import Sandbox
+from sandbox.kernel.sandboxes import find_sandbox, get_or_create_sandbox
 from signing import api as signing_api
 
 from . import templates
@@ -250,7 +250,7 @@ def restart(runtime, sandbox_id: int, *, actor: str = "system") -> BuildResult:
     """"Làm lại" for a practice sandbox: set the current one aside (kept, archived) and build
     the same scenario with the same seed under the same name, so the trainee's logins stay
     the same and the task starts again from its initial state."""
-    from sandbox.sandboxes import archive_sandbox
+    from sandbox.kernel.sandboxes import archive_sandbox
 
     with runtime.db.read() as s:
         inst = instance_of(s, sandbox_id)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.errors import NotFound, SandboxError
+from sandbox.kernel.errors import NotFound, SandboxError
 
 from .schema import Scenario
 from .validate import CheckValidator, Problem, validate_file

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sandbox.db import Base
+from sandbox.kernel.db import Base
 
 
 class ScenarioInstance(Base):

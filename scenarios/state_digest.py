@@ -1,12 +1,12 @@
-"""The scenario part of a sandbox's state digest (``sandbox.actions.state_contributor``):
+"""The scenario part of a sandbox's state digest (``sandbox.kernel.actions.state_contributor``):
 which exam the sandbox was built from, for whom (its anchors hold database ids and are left
 out: the rows they point at are in the other packages' parts)."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
-from sandbox.actions import state_contributor
-from sandbox.clock import as_utc
+from sandbox.kernel.actions import state_contributor
+from sandbox.kernel.clock import as_utc
 
 from .models import ScenarioInstance
 

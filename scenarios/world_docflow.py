@@ -121,8 +121,8 @@ def _with_clock(runtime, when, fn):
     document of a status-check task). The shared runtime is not touched."""
     from dataclasses import replace
 
-    from sandbox.actions import Dispatcher
-    from sandbox.clock import FixedClock
+    from sandbox.kernel.actions import Dispatcher
+    from sandbox.kernel.clock import FixedClock
 
     d = runtime.dispatcher
     return fn(replace(runtime, dispatcher=Dispatcher(d.db, FixedClock(when), d.blobs, d.services)))

@@ -1,7 +1,7 @@
 """Errors raised by the signing package (Vietnamese message for people, English detail)."""
 from __future__ import annotations
 
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 
 
 class SigningError(SandboxError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sandbox.actions import ActionContext, action
+from sandbox.kernel.actions import ActionContext, action
 
 from .models import SigningFile
 

@@ -1,12 +1,12 @@
-"""The signing part of a sandbox's state digest (``sandbox.actions.state_contributor``):
+"""The signing part of a sandbox's state digest (``sandbox.kernel.actions.state_contributor``):
 the tokens as the signing dialog shows them (holder, certificate, tries left, locked) and
 the files handed to the dialog, without database ids."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
-from sandbox.actions import state_contributor
-from sandbox.clock import as_utc
+from sandbox.kernel.actions import state_contributor
+from sandbox.kernel.clock import as_utc
 
 from .models import SigningFile, SigningToken
 

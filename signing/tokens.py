@@ -11,8 +11,8 @@ import base64
 
 from sqlalchemy import select
 
-from sandbox.actions import ActionContext, action, id_kinds
-from sandbox.errors import NotFound
+from sandbox.kernel.actions import ActionContext, action, id_kinds
+from sandbox.kernel.errors import NotFound
 
 from .errors import SigningError
 from .models import SigningToken

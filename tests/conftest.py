@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.runtime import Runtime
-from sandbox.settings import Settings
+from sandbox.kernel.settings import Settings
 
 from .factories import make_world
 

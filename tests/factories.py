@@ -7,9 +7,9 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from mailserver import api as mail_api
-from sandbox.demo import minimal_pdf  # noqa: F401  (re-exported for tests)
+from sandbox.demo.world import minimal_pdf  # noqa: F401  (re-exported for tests)
 from sandbox.runtime import Runtime
-from sandbox.sandboxes import get_or_create_sandbox
+from sandbox.kernel.sandboxes import get_or_create_sandbox
 
 PASSWORD = "MatKhau@123"
 PEOPLE = [

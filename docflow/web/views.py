@@ -17,9 +17,9 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from docflow import api
-from sandbox.errors import Forbidden, NotFound, SandboxError
-from sandbox.vnformat import file_size
-from sandbox.webkit import current_runtime, login_required
+from sandbox.kernel.errors import Forbidden, NotFound, SandboxError
+from sandbox.kernel.vnformat import file_size
+from sandbox.kernel.webkit import current_runtime, login_required
 
 from . import bp
 

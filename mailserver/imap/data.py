@@ -9,7 +9,7 @@ from threading import Lock
 
 from sqlalchemy import func, select
 
-from sandbox.clock import as_utc
+from sandbox.kernel.clock import as_utc
 
 from ..accounts import AccountRef
 from ..models import Mailbox, MailItem, MessageData

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
 
-from sandbox.clock import VN_TZ
+from sandbox.kernel.clock import VN_TZ
 
 from .. import mime
 from .parser import Atom, ParseError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from sandbox.clock import VN_TZ
+from sandbox.kernel.clock import VN_TZ
 
 from .fetch import Att, flags_list, parse_atts, render
 from .mailbox_cmds import check_flags, mailbox_arg

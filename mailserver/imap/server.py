@@ -16,8 +16,8 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from sandbox.actions import DOOR
-from sandbox.errors import RateLimited, SandboxError
+from sandbox.kernel.actions import DOOR
+from sandbox.kernel.errors import RateLimited, SandboxError
 
 from ..tls import server_ssl_context
 from . import data as store

@@ -7,8 +7,8 @@ from typing import Iterator
 
 from flask import g, render_template, request, url_for
 
-from sandbox.errors import NotFound
-from sandbox.webkit import current_runtime
+from sandbox.kernel.errors import NotFound
+from sandbox.kernel.webkit import current_runtime
 
 from .. import mime
 from ..api import open_view

@@ -17,8 +17,8 @@ from email.policy import SMTP, default
 OUTGOING = SMTP.clone(max_line_length=998)
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from sandbox.clock import VN_TZ
-from sandbox.vnformat import date_time
+from sandbox.kernel.clock import VN_TZ
+from sandbox.kernel.vnformat import date_time
 
 from ..accounts import AccountRef
 from ..addresses import domain_of, parse_address_list

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 
-from sandbox.errors import NotFound
-from sandbox.vnformat import file_size
-from sandbox.webkit import login_required
+from sandbox.kernel.errors import NotFound
+from sandbox.kernel.vnformat import file_size
+from sandbox.kernel.webkit import login_required
 
 from .. import api
 from ..errors import MailError

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from sandbox.webkit import login_required
+from sandbox.kernel.webkit import login_required
 
 from ..errors import MailError
 from ..store import folder_label

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import Response, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from sandbox.webkit import login_required
+from sandbox.kernel.webkit import login_required
 
 from . import bp
 from .common import OpenedMessage, dispatch, folder_url, has_flag, mail_view
@@ -25,7 +25,7 @@ def record_on_read(action_name: str, **args) -> None:
     """What reading records (seen, a clicked link, a downloaded file): a closed sandbox (the
     exam's time is up, or an examiner's read-only copy) still shows the mail; it just records
     nothing."""
-    from sandbox.errors import Forbidden
+    from sandbox.kernel.errors import Forbidden
     try:
         dispatch(action_name, **args)
     except Forbidden:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sandbox.db import Base
+from sandbox.kernel.db import Base
 
 ADMIN_ROLES = {"organiser": "Ban tổ chức", "examiner": "Giám khảo", "trainer": "Giảng viên"}
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from sandbox.errors import NotFound, SandboxError
-from sandbox.passwords import hash_password, verify_password
+from sandbox.kernel.errors import NotFound, SandboxError
+from sandbox.kernel.passwords import hash_password, verify_password
 
 from .admin_models import ADMIN_ROLES, AdminUser
 from .models import Contest, ContestEvent, ContestPart

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from sandbox.clock import as_utc
-from sandbox.errors import NotFound, SandboxError
-from sandbox.models import Sandbox
+from sandbox.kernel.clock import as_utc
+from sandbox.kernel.errors import NotFound, SandboxError
+from sandbox.kernel.models import Sandbox
 
 from . import theory
 from .models import Attempt, Candidate, Contest, ContestEvent, ContestUnit, Room, Shift, TheoryPaper

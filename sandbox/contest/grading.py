@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from sandbox.errors import SandboxError
-from sandbox.models import Sandbox
+from sandbox.kernel.errors import SandboxError
+from sandbox.kernel.models import Sandbox
 
 from .models import Candidate, Contest, ContestEvent, ContestPart, PartScore
 from .results import grader_errors

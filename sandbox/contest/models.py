@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sandbox.db import Base
+from sandbox.kernel.db import Base
 
 TIERS = {"so": "Cấp sở", "huyen": "Cấp huyện", "xa": "Cấp xã"}
 PART_KINDS = ("theory", "practical", "imported")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from sandbox.errors import SandboxError
-from sandbox.sandboxes import archive_sandbox, find_sandbox
+from sandbox.kernel.errors import SandboxError
+from sandbox.kernel.sandboxes import archive_sandbox, find_sandbox
 
 from .admin_models import ProvisionJob
 from .models import Candidate, Shift

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.errors import NotFound
+from sandbox.kernel.errors import NotFound
 
 from .models import Candidate, Contest, ContestPart, ContestUnit, PartScore
 from .rules import GROUP_VI, LEVEL_VI, LEVELS, TIER_VI, effective_rules

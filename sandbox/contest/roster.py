@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 
 from .models import TIERS, Candidate, Contest, ContestUnit
 from .tables import ImportFileError, Problem, Table, is_nfc, kind_of, open_workbook, read_csv, read_sheet, text_of

@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any
 
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 
 #: the defaults follow the 2023 results report (seed 000) and the 2024 plan (seed 002)
 DEFAULT_RULES: dict = {

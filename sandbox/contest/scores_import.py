@@ -29,7 +29,7 @@ def _parse_points(v) -> float | None:
 
 
 def _fmt(x: float) -> str:
-    from sandbox import vnformat
+    from sandbox.kernel import vnformat
     return vnformat.number(x, 0) if float(x).is_integer() else vnformat.number(x, 2).rstrip("0")
 
 

@@ -6,7 +6,7 @@ The deadline is decided once, when the candidate presses "Bắt đầu làm bài
 ``start + contest.duration_minutes + extra minutes``; reloading, logging in on another seat
 or a new browser never moves it; only an examiner's extension does
 (``sandbox.contest.examiner.extend``). The candidate's sandbox closes at the same moment
-(``sandbox.sandboxes.set_closing_time``): after it, web forms, SMTP and IMAP refuse changes."""
+(``sandbox.kernel.sandboxes.set_closing_time``): after it, web forms, SMTP and IMAP refuse changes."""
 from __future__ import annotations
 
 import hmac
@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from sandbox.clock import as_utc
-from sandbox.errors import Forbidden, NotFound
-from sandbox.models import Sandbox
+from sandbox.kernel.clock import as_utc
+from sandbox.kernel.errors import Forbidden, NotFound
+from sandbox.kernel.models import Sandbox
 
 from . import theory
 from .models import Attempt, Candidate, Contest, ContestPart, Shift, TheoryPaper
@@ -133,7 +133,7 @@ def start_attempt(runtime, candidate_id: int, *, seat: str = "") -> AttemptState
         if att is None:
             shift = s.get(Shift, cand.shift_id) if cand.shift_id else None
             if shift is not None and shift.starts_at is not None and as_utc(now) < as_utc(shift.starts_at):
-                from sandbox.vnformat import date_time
+                from sandbox.kernel.vnformat import date_time
                 raise Forbidden(f"Chưa đến giờ thi: {shift.name} bắt đầu lúc {date_time(shift.starts_at)}.",
                                 f"shift {shift.id} starts at {shift.starts_at}")
             contest = s.get(Contest, cand.contest_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from grader.report import num, pdf_document, pdf_paragraph, pdf_styles, pdf_table
 from grader.sheets import DEFAULT_ORGANISER, sign_sheet
-from sandbox.errors import NotFound
+from sandbox.kernel.errors import NotFound
 
 from .results import results_for
 

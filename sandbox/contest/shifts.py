@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from sandbox.errors import NotFound, SandboxError
+from sandbox.kernel.errors import NotFound, SandboxError
 
 from .models import Candidate, ContestUnit, Room, Shift
 

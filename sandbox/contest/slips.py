@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 
-from sandbox import vnformat
+from sandbox.kernel import vnformat
 
 from .passwords import candidate_password
 
@@ -39,7 +39,7 @@ def slips_pdf(runtime, code: str, shift: str | None = None, portal_url: str = ""
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
-    from sandbox.errors import SandboxError
+    from sandbox.kernel.errors import SandboxError
 
     from .api import contest_info
     from .shifts import list_candidates

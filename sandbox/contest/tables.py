@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 
 
 class ImportFileError(SandboxError):

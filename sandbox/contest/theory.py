@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from sandbox.clock import as_utc
-from sandbox.errors import Forbidden, NotFound, SandboxError
+from sandbox.kernel.clock import as_utc
+from sandbox.kernel.errors import Forbidden, NotFound, SandboxError
 
 from .models import Attempt, Candidate, Contest, ContestPart, PartScore, Question, TheoryPaper
 

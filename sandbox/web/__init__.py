@@ -6,10 +6,18 @@ import logging
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from sandbox import vnformat
-from sandbox.errors import SandboxError
+from docflow.web import bp as docflow_bp
+from mailserver.webmail import bp as webmail_bp
+from sandbox.appeals import web as appeals_web
+from sandbox.contest import web as contest_web
+from sandbox.kernel import vnformat
+from sandbox.kernel.errors import SandboxError
+from sandbox.kernel.webkit import current_runtime
+from sandbox.replay import web as replay_web
 from sandbox.runtime import Runtime
-from sandbox.webkit import current_runtime
+from sandbox.training import web as training_web
+from sandbox.web import auth, tasks
+from signing.web import bp as signing_bp
 
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
@@ -31,21 +39,15 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.extensions["sandbox_runtime"] = runtime
     csrf.init_app(app)
 
-    from . import auth, tasks
-    from mailserver.webmail import bp as webmail_bp
-    from signing.web import bp as signing_bp
-    from docflow.web import bp as docflow_bp
-
     app.register_blueprint(auth.bp)
     app.register_blueprint(webmail_bp, url_prefix="/mail")
     app.register_blueprint(signing_bp, url_prefix="/ky-so")
     app.register_blueprint(docflow_bp, url_prefix="/van-ban")
     app.register_blueprint(tasks.bp)
-    app.register_blueprint(__import__("sandbox.web.timeline_views", fromlist=["bp"]).bp)  # /quan-tri/phat-lai
-    __import__("sandbox.web.admin", fromlist=["register"]).register(app)  # /quan-tri: admin login, organiser pages
-    __import__("sandbox.web.portal", fromlist=["bp"]).register(app)  # /thi: candidate portal; /quan-tri/giam-sat: examiner
-    __import__("sandbox.web.training", fromlist=["bp"]).register(app)  # /luyen-tap, /quan-tri/luyen-tap: drill classes
-    app.register_blueprint(__import__("sandbox.web.appeals", fromlist=["bp"]).bp)  # /quan-tri/phuc-khao: appeals, re-grades
+    replay_web.register(app)  # /quan-tri/phat-lai: the timeline of a session
+    contest_web.register(app)  # /quan-tri: admin login, organiser pages; /thi: portal; /quan-tri/giam-sat
+    training_web.register(app)  # /luyen-tap, /quan-tri/luyen-tap: drill classes
+    appeals_web.register(app)  # /quan-tri/phuc-khao: appeals, re-grades
     auth.init_app(app)
 
     app.add_template_filter(vnformat.number, "vn_number")
@@ -70,7 +72,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
 
     @app.before_request
     def mark_door():
-        from sandbox.actions import DOOR
+        from sandbox.kernel.actions import DOOR
         DOOR.set("web")
 
     @app.after_request

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from sandbox.errors import RateLimited
-from sandbox.webkit import login_required  # noqa: F401  (re-exported)
+from sandbox.kernel.errors import RateLimited
+from sandbox.kernel.webkit import login_required  # noqa: F401  (re-exported)
 
 bp = Blueprint("auth", __name__)
 

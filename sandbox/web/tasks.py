@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, session, url_for
 
-from sandbox.errors import Forbidden
-from sandbox.webkit import current_runtime, login_required
+from sandbox.kernel.errors import Forbidden
+from sandbox.kernel.webkit import current_runtime, login_required
 
 bp = Blueprint("tasks", __name__)
 

@@ -7,8 +7,8 @@ import unicodedata
 from flask import current_app, g, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from sandbox.errors import NotFound, SandboxError
-from sandbox.webkit import current_runtime, login_required
+from sandbox.kernel.errors import NotFound, SandboxError
+from sandbox.kernel.webkit import current_runtime, login_required
 
 from .. import api
 from ..models import SigningToken

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from sandbox.cli import main
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from sandbox.contest import api, roster, session, shifts, theory
 from sandbox.contest.models import Candidate as CandidateRow
 from sandbox.contest.models import Question, TheoryPaper
@@ -34,7 +34,7 @@ from tests.scenarios.harness import Candidate as Actor
 from tests.scenarios.test_exam_sets import SETS, golden
 
 from mailserver import api as mail_api
-from sandbox.sandboxes import find_sandbox
+from sandbox.kernel.sandboxes import find_sandbox
 
 CODE = "thu2023"
 MAIN_SET, BACKUP_SET = "thi-2023-de-1", "thi-2023-de-2"

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from sandbox.clock import FixedClock, as_utc
+from sandbox.kernel.clock import FixedClock, as_utc
 from sandbox.contest import examiner
 from sandbox.contest import session as exam
 from sandbox.contest.models import Candidate, ContestEvent
-from sandbox.models import Sandbox
+from sandbox.kernel.models import Sandbox
 
 from .portal_factory import AT, make_portal_world
 

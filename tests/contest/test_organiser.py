@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sandbox.contest import api
 from sandbox.contest.models import ContestEvent, PartScore
 from sandbox.contest.passwords import candidate_password
-from sandbox.errors import SandboxError
-from sandbox.sandboxes import find_sandbox
+from sandbox.kernel.errors import SandboxError
+from sandbox.kernel.sandboxes import find_sandbox
 
 from .test_roster import UNITS, make_contest
 

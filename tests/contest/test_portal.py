@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from sandbox.clock import FixedClock, as_utc
+from sandbox.kernel.clock import FixedClock, as_utc
 from sandbox.contest import session as exam
 from sandbox.contest import theory
 from sandbox.contest.models import Attempt, Question

@@ -12,7 +12,7 @@ import pytest
 
 from mailserver.imap.server import IMAPController
 from mailserver.smtp import SubmissionController
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from sandbox.contest import examiner
 from sandbox.contest import session as exam
 from tests.conftest import free_port

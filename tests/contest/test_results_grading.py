@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from mailserver import api as mail_api
 from sandbox.cli import main
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from sandbox.contest.report import (candidate_band_sentences, report_text, results_xlsx, unit_band_sentences)
 from sandbox.contest.results import results_for
 from scenarios.build import build

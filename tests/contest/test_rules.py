@@ -5,7 +5,7 @@ import pytest
 
 from sandbox.contest.rules import (DEFAULT_RULES, apply_rule_option, check_rules, describe_rules, effective_rules,
                                    validate_rules)
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 
 
 def test_defaults_are_valid_and_follow_the_seeds():

@@ -9,7 +9,7 @@ import yaml
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from sandbox.contest import session as exam
 from sandbox.contest import theory
 from sandbox.contest.models import PartScore, Question, TheoryPaper

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 
 from .factories import make_docworld
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from docflow import api
 from mailserver import api as mail_api
-from sandbox.sandboxes import get_or_create_sandbox
+from sandbox.kernel.sandboxes import get_or_create_sandbox
 from signing.api import TestPKI, pki_for, provision
 
 LEADER_PIN = "123456"
@@ -111,7 +111,7 @@ def a_draft(w: DocWorld, *, type_code: str = "CV", summary: str = "triển khai 
 
 
 def an_incoming(w: DocWorld, summary: str = "V/v báo cáo kết quả cải cách hành chính quý IV") -> int:
-    from sandbox.demo import minimal_pdf
+    from sandbox.demo.world import minimal_pdf
     return api.register_incoming(w.rt, w.sandbox_id, w.org, sender_name="Sở Nội vụ thành phố Cần Thơ",
                                  summary=summary, original_symbol="125/SNV-CCHC", original_date="2024-05-30",
                                  type_code="CV", urgency="khan", pdf=minimal_pdf("Cong van 125"))["incoming_id"]
@@ -123,7 +123,7 @@ def snapshot(rt, sandbox_id: int) -> dict:
     from sqlalchemy import select
 
     from docflow import models as m
-    from sandbox.models import Sandbox
+    from sandbox.kernel.models import Sandbox
 
     out = {}
     with rt.db.read() as s:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from docflow import api
-from sandbox.errors import Forbidden
+from sandbox.kernel.errors import Forbidden
 
 from .factories import an_incoming
 from .test_outgoing import refused

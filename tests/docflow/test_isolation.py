@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from docflow import api
-from sandbox.errors import NotFound, SandboxError
+from sandbox.kernel.errors import NotFound, SandboxError
 
 from .factories import LEADER_PIN, a_draft, an_incoming, make_docworld, snapshot
 

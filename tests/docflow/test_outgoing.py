@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from docflow import api
-from sandbox.errors import Forbidden, SandboxError
+from sandbox.kernel.errors import Forbidden, SandboxError
 
 from .factories import CLERK_PIN, LEADER_PIN, SPECIALIST_PIN, a_draft, snapshot
 
@@ -167,7 +167,7 @@ def test_wrong_transitions_are_refused(dw):
 def test_wrong_pin_is_refused_and_never_logged(dw):
     from sqlalchemy import select
 
-    from sandbox.models import Action
+    from sandbox.kernel.models import Action
 
     rt, sb = dw.rt, dw.sandbox_id
     doc = a_draft(dw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from docflow import api
-from sandbox.errors import Forbidden, NotFound
+from sandbox.kernel.errors import Forbidden, NotFound
 
 
 def test_person_and_tree(dw):

@@ -123,7 +123,7 @@ def test_unreachable_mail_recipient_is_reported_not_blocking(dw):
 @pytest.mark.parametrize("mode", ["npc", "person"])
 def test_separate_pdf_attachments_get_the_organisation_signature(runtime, clock, mode):
     from docflow.api import Upload
-    from sandbox.demo import minimal_pdf
+    from sandbox.demo.world import minimal_pdf
     from signing.api import ATTACHMENT_FIELD
 
     from .factories import make_docworld

@@ -8,8 +8,8 @@ import pytest
 
 from docflow import api
 from docflow.api import Upload
-from sandbox.demo import minimal_pdf
-from sandbox.errors import SandboxError
+from sandbox.demo.world import minimal_pdf
+from sandbox.kernel.errors import SandboxError
 
 from .factories import a_draft, snapshot
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sandbox import appeals
+from sandbox.appeals import api as appeals
 from sandbox.cli import main
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 from scenarios.library import load
 from tests.scenarios.harness import Candidate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox import appeals
+from sandbox.appeals import api as appeals
 from sandbox.contest.api import add_admin
 from sandbox.web import create_app
 from scenarios.library import load

@@ -5,7 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 from grader.batch import grade_many
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from scenarios.build import build
 from scenarios.library import load
 

@@ -10,7 +10,7 @@ from docflow import api as docflow_api
 from grader.engine import grade, report_json
 from grader.state import SandboxState
 from mailserver import api as mail_api
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from scenarios.build import build, instance_of
 from scenarios.library import load
 from signing import api as signing_api

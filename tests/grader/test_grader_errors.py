@@ -24,8 +24,8 @@ from grader.engine import ERROR_MESSAGE, grade
 from grader.report import report_html, report_pdf
 from grader.state import GraderError, SandboxState
 from sandbox.cli import main
-from sandbox.clock import FixedClock
-from sandbox.errors import SandboxError
+from sandbox.kernel.clock import FixedClock
+from sandbox.kernel.errors import SandboxError
 from scenarios import library, yamlsrc
 from scenarios.build import build
 from scenarios.models import ScenarioInstance
@@ -235,7 +235,7 @@ def test_contest_grade_names_the_errors_exits_2_and_the_results_page_shows_them(
 def test_practice_feedback_never_says_failed_for_a_grader_error(sqlite_runtime):
     import re
 
-    from sandbox.training import criterion_statuses
+    from sandbox.training.api import criterion_statuses
     from sandbox.web import create_app
 
     res = _build(sqlite_runtime, "hv07", practice=True)

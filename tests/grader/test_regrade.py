@@ -10,10 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sandbox import appeals
+from sandbox.appeals import api as appeals
 from sandbox.cli import main
-from sandbox.contest.appeal_models import GradeRecord, RegradeRun
-from sandbox.errors import SandboxError
+from sandbox.appeals.models import GradeRecord, RegradeRun
+from sandbox.kernel.errors import SandboxError
 from scenarios.library import load
 from tests.scenarios.harness import Candidate
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from sandbox import appeals
+from sandbox.appeals import api as appeals
 from sandbox.contest.api import events
 from sandbox.contest.grading import grade_contest
 from sandbox.contest.results import results_for

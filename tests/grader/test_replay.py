@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from docflow import api as docflow_api
 from mailserver.imap.server import IMAPController
-from sandbox.actions import verify_chain
-from sandbox.clock import FixedClock
-from sandbox.models import Action
-from sandbox.replay import discard, kept_replays, replay
+from sandbox.kernel.actions import verify_chain
+from sandbox.kernel.clock import FixedClock
+from sandbox.kernel.models import Action
+from sandbox.replay.api import discard, kept_replays, replay
 from scenarios.build import build, instance_of
 from scenarios.library import load
 from signing import api as signing_api

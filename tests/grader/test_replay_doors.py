@@ -19,10 +19,10 @@ from sqlalchemy import select
 from docflow import api as docflow_api
 from mailserver import api as mail_api
 from mailserver import mime
-from sandbox import actions
-from sandbox.db import Base
-from sandbox.models import Action, Sandbox
-from sandbox.replay import kept_replays, replay
+from sandbox.kernel import actions
+from sandbox.kernel.db import Base
+from sandbox.kernel.models import Action, Sandbox
+from sandbox.replay.api import kept_replays, replay
 from scenarios.library import load
 from tests.contest.conftest import ADMIN_PASSWORD, AdminClient
 from tests.scenarios.harness import Candidate
@@ -198,7 +198,7 @@ def test_the_examiner_pages_leave_nothing_behind(sqlite_runtime):
     của thí sinh" keeps one read-only copy per step, reused, at most two per sandbox."""
     from sandbox.contest.api import add_admin
     from sandbox.web import create_app
-    from sandbox.web.timeline_views import BROWSING_COPIES
+    from sandbox.replay.web import BROWSING_COPIES
 
     rt = sqlite_runtime
     c = Candidate(rt, load(EXAM), 7, "ts007")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from sandbox.actions import verify_chain
-from sandbox.models import Action
-from sandbox.replay import replay
+from sandbox.kernel.actions import verify_chain
+from sandbox.kernel.models import Action
+from sandbox.replay.api import replay
 from scenarios.library import load
 from tests.scenarios.harness import Candidate
 from tests.scenarios.test_exam_sets import SETS, golden

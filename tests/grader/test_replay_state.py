@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 
 from docflow.models import IncomingDoc
 from mailserver.models import MailOpen
-from sandbox import actions
-from sandbox.errors import SandboxError
-from sandbox.models import Action, Sandbox
-from sandbox.replay import kept_replays, replay
+from sandbox.kernel import actions
+from sandbox.kernel.errors import SandboxError
+from sandbox.kernel.models import Action, Sandbox
+from sandbox.replay.api import kept_replays, replay
 from scenarios.library import load
 from tests.scenarios.harness import Candidate
 from tests.scenarios.test_exam_sets import SETS, golden
@@ -114,7 +114,7 @@ def test_a_recorded_state_digest_is_covered_by_the_chain(sqlite_runtime):
 
 
 def test_keep_leaves_the_copy_until_discarded(sqlite_runtime):
-    from sandbox.replay import discard
+    from sandbox.replay.api import discard
 
     rt = sqlite_runtime
     Candidate(rt, load(EXAM), 7, "ts007")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from mailserver.api import MailView
-from sandbox.actions import verify_chain
+from sandbox.kernel.actions import verify_chain
 
 
 def inbox(rt, ref, use=None):

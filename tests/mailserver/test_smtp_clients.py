@@ -19,7 +19,7 @@ def _inbox_subjects(served, address):
     from mailserver.api import MailView
     from mailserver.models import MailAccount
     from sandbox.runtime import Runtime
-    from sandbox.settings import Settings
+    from sandbox.kernel.settings import Settings
     from sqlalchemy import select
 
     rt = Runtime.open(Settings(data_dir=served.data_dir))

@@ -5,7 +5,7 @@ import pytest
 
 from mailserver import api as mail_api
 from mailserver.api import MailView
-from sandbox.errors import NotFound, SandboxError
+from sandbox.kernel.errors import NotFound, SandboxError
 from tests.factories import make_message, make_world
 
 from .helpers import chain_ok, counts
@@ -124,7 +124,7 @@ def test_directory_lists_people_of_this_world_only(runtime):
 def test_message_dates_keep_their_instant(world, runtime):
     from datetime import datetime, timezone
 
-    from sandbox.clock import as_utc
+    from sandbox.kernel.clock import as_utc
     raw = make_message("vanthu@cantho.gov.vn", ["lanhdao@cantho.gov.vn"], subject="Giờ Việt Nam").replace(
         b"Date: Mon, 03 Jun 2024 08:30:00 +0000", b"Date: Mon, 03 Jun 2024 08:30:00 +0700")
     mail_api.submit(runtime.dispatcher, runtime.blobs, world["vanthu"], raw, ["lanhdao@cantho.gov.vn"], via="smtp")

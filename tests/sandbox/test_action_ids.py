@@ -7,15 +7,15 @@ import pytest
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
-from sandbox import actions
-from sandbox.actions import (ACTIONS, ID_KINDS, SPECS, STATE_CONTRIBUTORS, ActionDeclarationError, KindBy, action,
+from sandbox.kernel import actions
+from sandbox.kernel.actions import (ACTIONS, ID_KINDS, SPECS, STATE_CONTRIBUTORS, ActionDeclarationError, KindBy, action,
                              id_kinds, map_ids, paired_ids, parse_id_path, undeclared_ids)
 
 
 def test_every_registered_action_declares_its_ids(runtime):
     """(The runtime imports every package, so every action is registered.)"""
     assert set(SPECS) == set(ACTIONS) and len(SPECS) > 40
-    from sandbox.db import Base
+    from sandbox.kernel.db import Base
 
     for spec in SPECS.values():
         assert spec.handler is ACTIONS[spec.name]
@@ -112,7 +112,7 @@ def test_undeclared_ids_in_a_logged_entry_are_found():
 
 
 def test_every_logged_entry_of_a_built_exam_is_declared(sqlite_runtime):
-    from sandbox.models import Action
+    from sandbox.kernel.models import Action
     from scenarios.library import load
     from tests.scenarios.harness import Candidate
 
@@ -131,7 +131,7 @@ def test_every_logged_entry_of_a_built_exam_is_declared(sqlite_runtime):
 
 def test_a_state_digest_leaves_out_database_ids(sqlite_runtime):
     """Two sandboxes built alike (different row ids) have the same state digest."""
-    from sandbox.models import Sandbox
+    from sandbox.kernel.models import Sandbox
     from scenarios.library import load
     from tests.scenarios.harness import Candidate
 
@@ -149,7 +149,7 @@ def test_a_state_digest_leaves_out_database_ids(sqlite_runtime):
 
 def test_nullable_columns_are_added_to_an_older_database(tmp_path):
     """A data folder made before ``actions.state_digest``: the columns are added on start."""
-    from sandbox.db import Database
+    from sandbox.kernel.db import Database
     from tests.conftest import open_runtime
 
     rt = open_runtime(tmp_path)

@@ -40,7 +40,7 @@ def test_the_demo_contest_logins_work(tmp_path):
     import re
 
     from sandbox.runtime import Runtime
-    from sandbox.settings import Settings
+    from sandbox.kernel.settings import Settings
     from sandbox.web import create_app
 
     r = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "demo", "--no-serve"])

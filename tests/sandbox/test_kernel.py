@@ -6,16 +6,16 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select, update
 
-from sandbox import vnformat
-from sandbox.actions import ACTIONS, action, verify_chain
-from sandbox.blobs import BlobStore
-from sandbox.clock import FixedClock
-from sandbox.errors import RateLimited, SandboxError
-from sandbox.models import Action
-from sandbox.passwords import hash_password, password_tag, verify_password
-from sandbox.sandboxes import get_or_create_sandbox
-from sandbox.settings import Settings
-from sandbox.throttle import LoginThrottle
+from sandbox.kernel import vnformat
+from sandbox.kernel.actions import ACTIONS, action, verify_chain
+from sandbox.kernel.blobs import BlobStore
+from sandbox.kernel.clock import FixedClock
+from sandbox.kernel.errors import RateLimited, SandboxError
+from sandbox.kernel.models import Action
+from sandbox.kernel.passwords import hash_password, password_tag, verify_password
+from sandbox.kernel.sandboxes import get_or_create_sandbox
+from sandbox.kernel.settings import Settings
+from sandbox.kernel.throttle import LoginThrottle
 
 
 @action("test.note", ids={}, result_ids={})
@@ -148,8 +148,8 @@ def test_a_failed_batch_leaves_nothing(runtime):
 def test_a_closed_sandbox_refuses_people_but_not_the_system(runtime):
     from datetime import timedelta
 
-    from sandbox.errors import Forbidden
-    from sandbox.models import Sandbox
+    from sandbox.kernel.errors import Forbidden
+    from sandbox.kernel.models import Sandbox
 
     sid = get_or_create_sandbox(runtime.db, runtime.clock, "ts-closed")
     runtime.dispatcher.dispatch(sid, "lanhdao@cantho.gov.vn", "test.note", {"text": "trước giờ"})

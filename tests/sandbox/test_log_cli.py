@@ -6,8 +6,8 @@ import sys
 
 from sqlalchemy import select
 
-from sandbox.models import Action
-from sandbox.sandboxes import get_or_create_sandbox
+from sandbox.kernel.models import Action
+from sandbox.kernel.sandboxes import get_or_create_sandbox
 from tests.conftest import cli_env
 from tests.factories import make_world
 

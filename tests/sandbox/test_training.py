@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from mailserver import api as mail_api
-from sandbox import training
-from sandbox.clock import FixedClock
-from sandbox.errors import SandboxError
+from sandbox.training import api as training
+from sandbox.kernel.clock import FixedClock
+from sandbox.kernel.errors import SandboxError
 from tests.factories import make_message
 
 MINIMAL = str(Path(__file__).parents[1] / "scenarios" / "data" / "minimal.yaml")

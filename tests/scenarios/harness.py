@@ -11,7 +11,7 @@ from grader.engine import grade
 from grader.state import SandboxState
 from mailserver import api as mail_api
 from mailserver import mime
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from scenarios.build import build, instance_of
 from signing import api as signing_api
 

@@ -798,7 +798,7 @@ class ApiExecutor:
     # -- documents ------------------------------------------------------------------------
     def _Direct(self, step: Direct) -> None:
         from docflow import api as docflow_api
-        from sandbox.errors import SandboxError
+        from sandbox.kernel.errors import SandboxError
 
         c = self.c
         doc_id = c.incoming_id(step.doc)

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 from scenarios.library import load
 
 from .harness import Candidate, lost

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from sandbox.errors import NotFound
-from sandbox.models import Action
-from sandbox.sandboxes import get_or_create_sandbox
+from sandbox.kernel.errors import NotFound
+from sandbox.kernel.models import Action
+from sandbox.kernel.sandboxes import get_or_create_sandbox
 from signing import api
 from signing.sandbox_pki import FileKeyPool
 
@@ -85,8 +85,8 @@ def test_sign_with_token_of_another_sandbox_is_not_found(runtime, tokens):
 
 
 def test_the_demo_world_has_tokens_for_the_dialog(sqlite_runtime):
-    from sandbox.demo import DEMO_SANDBOX, build_demo
-    from sandbox.sandboxes import find_sandbox
+    from sandbox.demo.world import DEMO_SANDBOX, build_demo
+    from sandbox.kernel.sandboxes import find_sandbox
 
     build_demo(sqlite_runtime)
     with sqlite_runtime.db.read() as s:

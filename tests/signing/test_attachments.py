@@ -12,7 +12,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 
-from sandbox.demo import minimal_pdf
+from sandbox.demo.world import minimal_pdf
 from signing import attachments as att
 from signing import document as doc
 from signing.errors import SigningError

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from sandbox.sandboxes import get_or_create_sandbox
+from sandbox.kernel.sandboxes import get_or_create_sandbox
 from signing import api
 from tests.conftest import cli_env
 

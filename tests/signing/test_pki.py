@@ -26,7 +26,7 @@ from signing.errors import SigningError
 from signing.pki import (ORGANISATION_POLICY_OID, PERSONAL_POLICY_OID, CertBundle, TestPKI,
                          classify, decrypt_key, encrypt_key, from_pkcs12, to_asn1_cert,
                          to_pkcs12)
-from sandbox.errors import SandboxError
+from sandbox.kernel.errors import SandboxError
 
 ORG = "Ủy ban nhân dân tỉnh Sơn Hà"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from sandbox.actions import verify_chain
-from sandbox.errors import NotFound
-from sandbox.models import Action
-from sandbox.sandboxes import get_or_create_sandbox
+from sandbox.kernel.actions import verify_chain
+from sandbox.kernel.errors import NotFound
+from sandbox.kernel.models import Action
+from sandbox.kernel.sandboxes import get_or_create_sandbox
 from signing.errors import SigningError
 from signing.pki import TestPKI, fingerprint
 from signing.tokens import open_token, provision, tokens_of

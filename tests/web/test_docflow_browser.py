@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from docflow import api
 from mailserver import api as mail_api
 from mailserver import mime
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from signing.api import pki_for
 from tests.docflow.factories import CLERK_PIN, LEADER_PIN, OUTSIDE, a_draft, an_incoming, make_docworld
 from tests.factories import minimal_pdf

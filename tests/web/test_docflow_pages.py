@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from docflow import api
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from tests.docflow.factories import LEADER_PIN, a_draft, an_incoming, make_docworld, snapshot
 
 #: 09:00 in Cần Thơ on Friday 14 March 2025.
@@ -39,7 +39,7 @@ def login(web, w, key: str):
     name = {w.sandbox_id: None}
     with web.rt.db.read() as s:
         ref = account_ref(s, account_in_sandbox(s, w.sandbox_id, w.a(key)).id)
-        from sandbox.models import Sandbox
+        from sandbox.kernel.models import Sandbox
         name = s.get(Sandbox, w.sandbox_id).name
     return web.login(ref, f"{name}/{w.a(key)}")
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from grader.engine import grade
 from grader.state import SandboxState
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from scenarios.build import build, instance_of
 from scenarios.library import load
 from signing import api as signing_api

@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from grader.engine import grade
 from grader.state import SandboxState
-from sandbox.clock import VN_TZ, FixedClock
-from sandbox.models import Sandbox
+from sandbox.kernel.clock import VN_TZ, FixedClock
+from sandbox.kernel.models import Sandbox
 from scenarios.build import from_json, instance_of
 from scenarios.library import library_paths, load, scenario_id
 from tests.scenarios import plans
@@ -84,7 +84,7 @@ class Library:
 
     def join_code(self, sid: str) -> str:
         """The drill's class (made by the trainer's API at its first session) and its join code."""
-        from sandbox import training
+        from sandbox.training import api as training
 
         if sid not in self.classes:
             code = f"LT{LIBRARY_IDS.index(sid) + 1:02d}-{sid.removeprefix('luyen-')[:12].upper()}".rstrip("-")
@@ -188,7 +188,7 @@ def _play_in_browser(lib: Library, page, loaded, profile: str, workdir) -> tuple
 
 def _check_session(lib: Library, loaded, name: str, the_plan: plans.Plan) -> list[str]:
     """The session's checks; returns what failed (every check runs even if another failed)."""
-    from sandbox.replay import replay
+    from sandbox.replay.api import replay
 
     rt, sc, out = lib.rt, loaded.scenario, []
     sandbox_id, seed, values, _start = _sandbox(rt, name)

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from mailserver import api as mail_api
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from scenarios.build import build
 from scenarios.library import load
 from tests.factories import make_message

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from sandbox.clock import FixedClock
+from sandbox.kernel.clock import FixedClock
 from sandbox.contest.api import add_admin
 from scenarios.library import load
 from tests.scenarios.harness import START, Candidate

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from grader.state import SandboxState
-from sandbox import training
-from sandbox.clock import FixedClock
+from sandbox.training import api as training
+from sandbox.kernel.clock import FixedClock
 from sandbox.contest.api import add_admin
 
 pytestmark = pytest.mark.browser

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mailserver import api as mail_api
-from sandbox import training
-from sandbox.clock import FixedClock
+from sandbox.training import api as training
+from sandbox.kernel.clock import FixedClock
 from tests.factories import make_message
 
 from .conftest import CSRF_FIELD

@@ -56,7 +56,7 @@ def test_a_closed_sandbox_still_shows_mail_and_records_nothing(web):
     a link or a file records nothing and changes nothing."""
     from datetime import datetime, timezone
 
-    from sandbox.sandboxes import set_closing_time
+    from sandbox.kernel.sandboxes import set_closing_time
 
     world = make_world(web.rt)
     send(web.rt, world["vanthu"], [world["lanhdao"]], subject="Giấy mời họp",

@@ -14,7 +14,7 @@ from mailserver import api as mail_api
 from mailserver.imap import utf7
 from mailserver.imap.parser import ParseError, parse_command, parse_sequence_set
 from mailserver.imap.server import IMAPController
-from sandbox.models import Action
+from sandbox.kernel.models import Action
 from tests.conftest import free_port, open_runtime
 from tests.factories import PASSWORD, make_message, make_world
 

@@ -1,0 +1,308 @@
+"""The candidate portal at /thi: login with candidate number and password, the start page
+with the contest's rules, the theory part (autosaved answers, review, submission), the
+practical part (the task sheet and the tools, opened as the candidate's in-world person) and
+the end of the exam. The clock is the server's (``sandbox.contest.session``); every page
+records the candidate's activity and enforces the deadline."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
+
+from sandbox.contest import session as exam
+from sandbox.contest import theory
+from sandbox.kernel.errors import Forbidden, RateLimited, SandboxError
+from sandbox.kernel.webkit import current_runtime
+
+bp = Blueprint("portal", __name__, template_folder="templates", url_prefix="/thi")
+
+SESSION_KEY = "candidate_id"
+#: where "open the tool" may lead (the practical part's tools, signed in as the candidate)
+TOOLS = {"de-bai": "/de-bai", "mail": "/mail/", "van-ban": "/van-ban/", "ky-so": "/ky-so/"}
+
+
+def _seat() -> str:
+    return (request.remote_addr or "")[:200]
+
+
+@bp.app_context_processor
+def inject_candidate():
+    """For the bar on every page (tools included): the candidate's number and time left."""
+    cid = session.get(SESSION_KEY)
+    if cid is None:
+        return {"portal_candidate": None}
+    st = g.get("portal_state")
+    if st is None:
+        try:
+            st = exam.state(current_runtime(), cid)
+        except Exception:  # never break a tool's page for the bar
+            return {"portal_candidate": None}
+    return {"portal_candidate": {"number": session.get("candidate_number", ""), "state": st}}
+
+
+def candidate_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        cid = session.get(SESSION_KEY)
+        ref = exam.candidate_ref(current_runtime(), cid) if cid is not None else None
+        if ref is None:
+            session.pop(SESSION_KEY, None)
+            if request.method == "POST" and request.is_json:
+                return jsonify(error="Phiên đăng nhập đã hết, vui lòng đăng nhập lại."), 401
+            return redirect(url_for("portal.login"))
+        g.candidate = ref
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _touch(part: str | None = None):
+    st = exam.touch(current_runtime(), g.candidate.id, seat=_seat(), part=part)
+    g.portal_state = st
+    return st
+
+
+@bp.route("", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"])
+def login():
+    """Đăng nhập thí sinh."""
+    if request.method == "GET" and session.get(SESSION_KEY) is not None:
+        return redirect(url_for("portal.start"))
+    error, number = None, ""
+    if request.method == "POST":
+        number = request.form.get("number", "").strip()
+        try:
+            ref = exam.login(current_runtime(), number, request.form.get("password", ""), request.remote_addr)
+        except RateLimited as e:
+            error = e.message_vi
+        else:
+            if ref is None:
+                error = "Số báo danh hoặc mật khẩu không đúng."
+            else:
+                session.clear()
+                session[SESSION_KEY] = ref.id
+                session["candidate_number"] = ref.number
+                session.permanent = False
+                return redirect(url_for("portal.start"))
+    return render_template("portal/login.html", error=error, number=number), (200 if error is None else 401)
+
+
+@bp.post("/dang-xuat")
+def logout():
+    """Đăng xuất (thời gian làm bài vẫn tiếp tục tính)."""
+    session.clear()
+    flash("Bạn đã đăng xuất. Thời gian làm bài vẫn được tính; có thể đăng nhập lại ở bất kỳ máy nào.", "info")
+    return redirect(url_for("portal.login"))
+
+
+@bp.get("/bat-dau")
+@candidate_required
+def start():
+    """Trang bắt đầu: thể lệ, các phần thi, nút «Bắt đầu làm bài»."""
+    rt = current_runtime()
+    st = _touch()
+    if st.started:
+        return redirect(url_for("portal.exam_home"))
+    contest = exam.contest_by_code(rt, g.candidate.contest_code)
+    return render_template("portal/start.html", cand=g.candidate, contest=contest, parts=exam.parts_of(rt, contest.id),
+                           st=st, rules=_rules_text(contest))
+
+
+@bp.post("/bat-dau")
+@candidate_required
+def begin():
+    exam.start_attempt(current_runtime(), g.candidate.id, seat=_seat())
+    return redirect(url_for("portal.exam_home"))
+
+
+@bp.get("/bai-thi")
+@candidate_required
+def exam_home():
+    """Bài thi: các phần, thời gian còn lại, kết thúc."""
+    rt = current_runtime()
+    st = _touch()
+    if not st.started:
+        return redirect(url_for("portal.start"))
+    contest = exam.contest_by_code(rt, g.candidate.contest_code)
+    paper = None
+    if any(p.kind == "theory" for p in exam.parts_of(rt, contest.id)):
+        try:
+            paper = theory.review(rt, g.candidate.id)
+        except SandboxError:
+            paper = None
+    return render_template("portal/exam.html", cand=g.candidate, contest=contest, parts=exam.parts_of(rt, contest.id),
+                           st=st, paper=paper, practical_ready=exam.mail_account_of(rt, g.candidate.id) is not None)
+
+
+@bp.get("/trang-thai")
+@candidate_required
+def status():
+    """Thời gian còn lại (JSON, cho đồng hồ đếm ngược). Polled every 30 s by the bar on every
+    page, tools included, so it also tells the examiner the candidate is still there."""
+    st = exam.touch(current_runtime(), g.candidate.id, seat=_seat())
+    return jsonify(remaining=st.remaining_seconds, open=st.open, finished=st.finished_at is not None,
+                   deadline=st.deadline.isoformat() if st.deadline else None)
+
+
+# --- theory -----------------------------------------------------------------------------------
+
+@bp.get("/ly-thuyet")
+@candidate_required
+def theory_page():
+    """Phần thi lý thuyết: câu hỏi, lưu tự động mỗi lần chọn."""
+    st = _touch("theory")
+    if not st.started:
+        return redirect(url_for("portal.start"))
+    paper = theory.review(current_runtime(), g.candidate.id)
+    locked = not st.open or paper.submitted_at is not None
+    return render_template("portal/theory.html", cand=g.candidate, st=st, paper=paper, locked=locked)
+
+
+def _chosen_from_form(paper) -> dict[int, list[int]]:
+    return {q.question_id: [int(v) for v in request.form.getlist(f"q{q.question_id}") if v.isdigit()]
+            for q in paper.questions}
+
+
+@bp.post("/ly-thuyet/luu")
+@candidate_required
+def theory_save():
+    """«Lưu câu trả lời» (không cần JavaScript)."""
+    rt = current_runtime()
+    paper = theory.review(rt, g.candidate.id)
+    try:
+        res = theory.save_answers(rt, g.candidate.id, _chosen_from_form(paper), seat=_seat())
+    except Forbidden:
+        _touch()
+        raise
+    flash(f"Đã lưu câu trả lời ({res['answered']}/{res['total']} câu đã trả lời).", "success")
+    return redirect(url_for("portal.review") if request.form.get("next") == "review" else url_for("portal.theory_page"))
+
+
+@bp.post("/ly-thuyet/tra-loi")
+@candidate_required
+def theory_answer():
+    """Lưu tự động một câu trả lời (JavaScript, mỗi lần bấm chọn)."""
+    rt = current_runtime()
+    data = request.get_json(silent=True) if request.is_json else None
+    if data is None:
+        data = {"question": request.form.get("question"), "chosen": request.form.getlist("chosen")}
+    try:
+        qid = int(data.get("question"))
+        chosen = [int(c) for c in (data.get("chosen") or [])]
+    except (TypeError, ValueError):
+        return jsonify(error="Dữ liệu câu trả lời không hợp lệ."), 400
+    try:
+        res = theory.save_answer(rt, g.candidate.id, qid, chosen, seat=_seat())
+    except SandboxError as e:
+        if isinstance(e, Forbidden):
+            exam.touch(rt, g.candidate.id)   # enforce the deadline: auto-submit now
+        return jsonify(error=e.message_vi), e.status
+    return jsonify(ok=True, **res)
+
+
+@bp.get("/ly-thuyet/xem-lai")
+@candidate_required
+def review():
+    """Xem lại: câu đã trả lời, câu chưa trả lời; nộp bài có xác nhận."""
+    st = _touch("theory")
+    if not st.started:
+        return redirect(url_for("portal.start"))
+    paper = theory.review(current_runtime(), g.candidate.id)
+    return render_template("portal/review.html", cand=g.candidate, st=st, paper=paper,
+                           locked=not st.open or paper.submitted_at is not None)
+
+
+@bp.post("/ly-thuyet/nop")
+@candidate_required
+def theory_submit():
+    """Nộp bài lý thuyết (sau khi xác nhận)."""
+    rt = current_runtime()
+    st = _touch("theory")
+    if not st.open:
+        raise Forbidden("Đã hết thời gian làm bài: bài làm đã được khoá, không thể thay đổi nữa.", "closed")
+    if request.form.get("confirm") != "1":
+        flash("Hãy đánh dấu ô xác nhận trước khi nộp bài lý thuyết.", "error")
+        return redirect(url_for("portal.review"))
+    theory.submit(rt, g.candidate.id)
+    flash("Đã nộp bài lý thuyết. Câu trả lời không thay đổi được nữa.", "success")
+    return redirect(url_for("portal.exam_home"))
+
+
+# --- practical --------------------------------------------------------------------------------
+
+@bp.get("/thuc-hanh")
+@candidate_required
+def practical():
+    """Phần thi thực hành: đề bài và các phần mềm mô phỏng."""
+    st = _touch("practical")
+    if not st.started:
+        return redirect(url_for("portal.start"))
+    ready = exam.mail_account_of(current_runtime(), g.candidate.id) is not None
+    return render_template("portal/practical.html", cand=g.candidate, st=st, ready=ready)
+
+
+@bp.get("/thuc-hanh/mo/<tool>")
+@candidate_required
+def open_tool(tool: str):
+    """Mở phần mềm, đã đăng nhập sẵn bằng tài khoản của nhân vật thí sinh đóng vai."""
+    target = TOOLS.get(tool)
+    if target is None:
+        return redirect(url_for("portal.practical"))
+    st = _touch("practical")
+    if not st.started:
+        return redirect(url_for("portal.start"))
+    exam.sync_closing(current_runtime(), g.candidate.id)
+    ref = exam.mail_account_of(current_runtime(), g.candidate.id)
+    if ref is None:
+        flash("Bài thực hành của bạn chưa được chuẩn bị; vui lòng báo giám khảo phòng thi.", "error")
+        return redirect(url_for("portal.practical"))
+    session["account_id"], session["sandbox_id"] = ref.id, ref.sandbox_id
+    if not st.open:
+        flash("Đã hết thời gian làm bài: bạn chỉ xem được, không thay đổi được bài làm.", "warn")
+    return redirect(target)
+
+
+# --- the end ----------------------------------------------------------------------------------
+
+@bp.get("/ket-thuc")
+@candidate_required
+def finish_page():
+    """Xác nhận kết thúc bài thi."""
+    rt = current_runtime()
+    st = _touch()
+    if not st.started:
+        return redirect(url_for("portal.start"))
+    paper = None
+    try:
+        paper = theory.review(rt, g.candidate.id)
+    except SandboxError:
+        pass
+    return render_template("portal/finish.html", cand=g.candidate, st=st, paper=paper)
+
+
+@bp.post("/ket-thuc")
+@candidate_required
+def finish():
+    if request.form.get("confirm") != "1":
+        flash("Hãy đánh dấu ô xác nhận trước khi kết thúc bài thi.", "error")
+        return redirect(url_for("portal.finish_page"))
+    exam.finish(current_runtime(), g.candidate.id)
+    flash("Bạn đã kết thúc bài thi. Bài làm đã được ghi nhận.", "success")
+    return redirect(url_for("portal.exam_home"))
+
+
+def _rules_text(contest) -> list[str]:
+    """The declared rules in Vietnamese, for the start page."""
+    from sandbox.kernel import vnformat
+
+    rules = contest.rules or {}
+    out = [f"Thời gian làm bài: {contest.duration_minutes} phút, tính từ khi bấm «Bắt đầu làm bài»; "
+           "đồng hồ do máy chủ tính, tải lại trang hay đổi máy không làm thay đổi hạn nộp bài."]
+    if rules.get("zero_part_fails", True):
+        out.append("Phần thi nào bị 0 điểm thì bài thi không đạt (điểm liệt).")
+    ratio = rules.get("commendation_min_ratio")
+    if ratio:
+        out.append(f"Bài thi dưới {vnformat.percent(ratio * 100, 0)} tổng điểm không được xét khen thưởng.")
+    out.append("Câu trả lời phần lý thuyết được lưu tự động mỗi lần chọn; hết giờ, bài được nộp tự động.")
+    out.append("Nếu mất kết nối, đăng nhập lại ở bất kỳ máy nào để làm tiếp; báo ngay giám khảo phòng thi.")
+    return out
