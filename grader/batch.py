@@ -13,12 +13,11 @@ _RUNTIME = None
 _SCENARIOS: dict[str, object] = {}
 
 
-def _init(settings: dict) -> None:
+def _init(runtime_class, settings_class, settings: dict) -> None:
+    """A worker opens its own runtime of the caller's kind (passed as classes, so the grader
+    needs no import of the composition above it)."""
     global _RUNTIME
-    from sandbox.runtime import Runtime
-    from sandbox.kernel.settings import Settings
-
-    _RUNTIME = Runtime.open(Settings(**settings))
+    _RUNTIME = runtime_class.open(settings_class(**settings))
 
 
 def _grade_one(rt, sandbox_id: int) -> dict:
@@ -60,7 +59,7 @@ def grade_many(runtime, sandbox_ids: Iterable[int], *, workers: int | None = Non
                 "max_message_size": s.max_message_size, "secret_key": s.get_secret_key()}
     chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
     out: dict[int, dict] = {}
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=(type(runtime), type(s), settings)) as pool:
         for rows in pool.map(_grade_chunk, chunks):
             out.update(rows)
     return {sid: out[sid] for sid in ids}

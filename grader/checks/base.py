@@ -151,19 +151,3 @@ def parse_params(check_type: str, params: dict[str, Any]):
             else:
                 msgs.append(f"tham số '{name}' của {check_type} không hợp lệ ('{e.get('input')}')")
         raise ValueError("; ".join(msgs)) from None
-
-
-def validate_check(check_type: str, params: dict[str, Any], names: dict[str, Any] | None = None
-                   ) -> list[str | tuple[str, str]]:
-    """For the scenario validator: Vietnamese messages, empty when the check is usable. With
-    ``names`` (the scenario's names by kind, see :class:`Ref`), every name the parameters
-    use must be one of them: those problems come as (parameter, message)."""
-    from . import load_all
-    load_all()
-    try:
-        parsed = parse_params(check_type, params)
-    except ValueError as exc:
-        return [str(exc)]
-    if names is None:
-        return []
-    return [(param, f"tham số '{param}' của {check_type}: {msg}") for param, msg in unresolved(parsed, names)]

@@ -13,7 +13,7 @@ from sandbox.kernel.webkit import current_runtime
 from .. import mime
 from ..api import open_view
 from ..store import MailView
-from . import bp
+from .blueprint import bp
 from .sanitize import html_to_text
 
 

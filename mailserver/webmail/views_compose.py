@@ -14,7 +14,7 @@ from sandbox.kernel.webkit import login_required
 
 from .. import api
 from ..errors import MailError
-from . import bp
+from .blueprint import bp
 from .common import OpenedMessage, dispatch, mail_view, runtime
 from .compose import (Attachment, ComposeForm, build_message, clean_filename, draft_form, forward_form,
                       new_message_id, reply_form)

@@ -7,7 +7,7 @@ from sandbox.kernel.webkit import login_required
 
 from ..errors import MailError
 from ..store import folder_label
-from . import bp
+from .blueprint import bp
 from .common import dispatch, folder_url, mail_view, safe_next
 
 

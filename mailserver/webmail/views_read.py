@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from sandbox.kernel.webkit import login_required
 
-from . import bp
+from .blueprint import bp
 from .common import OpenedMessage, dispatch, folder_url, has_flag, mail_view
 from .compose import header_addresses
 from .sanitize import body_document, linkify, sanitize_html

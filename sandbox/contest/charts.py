@@ -42,7 +42,7 @@ def chart_drawing(chart: BarChart, width: float = 480, height: float = 240):
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
 
-    from .report import pdf_fonts
+    from .pdf_fonts import pdf_fonts
 
     regular, bold = pdf_fonts()
     d = Drawing(width, height)

@@ -68,7 +68,7 @@ def _loader():
 
 def shift_candidates(runtime, code: str, shift: str) -> tuple[int, int, list[int]]:
     """(contest id, shift id, candidate ids of the shift in number order)."""
-    from .api import get_contest
+    from .contests import get_contest
     from .shifts import find_shift
     with runtime.db.read() as s:
         c = get_contest(s, code)
@@ -82,7 +82,7 @@ def provision_shift(runtime, code: str, shift: str, *, progress=None, actor: str
     is called after each candidate. One candidate's failure is recorded and the others go on."""
     from scenarios.build import build, instance_of
 
-    from .api import record_event
+    from .contests import record_event
     contest_id, shift_id, ids = shift_candidates(runtime, code, shift)
     load = _loader()
     res = ProvisionResult(total=len(ids))

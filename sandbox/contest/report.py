@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from .charts import BarChart, chart_drawing, chart_png, distribution_chart
+from .pdf_fonts import pdf_fonts
 from .results import (FAIL_LABEL, ContestResults, share, vn_count, vn_num, vn_percent)
 from .rules import LEVEL_VI, LEVELS, TIER_VI, band_phrase, describe_rules
 
@@ -231,18 +231,6 @@ def report_text(results: ContestResults, *, appendix: bool = False) -> str:
 
 
 # --- PDF (ReportLab) ---------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def pdf_fonts() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    from signing.api import font_path
-
-    pdfmetrics.registerFont(TTFont("VN-Serif", font_path("regular")))
-    pdfmetrics.registerFont(TTFont("VN-Serif-Bold", font_path("bold")))
-    return "VN-Serif", "VN-Serif-Bold"
-
-
 def report_pdf(results: ContestResults, *, appendix: bool = True) -> bytes:
     from xml.sax.saxutils import escape
 

@@ -132,7 +132,7 @@ def _load(path_or_name, data: bytes | None) -> tuple[str, bytes]:
 
 
 def _contest(s, code: str) -> Contest:
-    from .api import get_contest
+    from .contests import get_contest
     return get_contest(s, code)
 
 
@@ -178,7 +178,7 @@ def _known_units(s, contest_id: int) -> dict[str, ContestUnit]:
 def import_units(runtime, code: str, path, data: bytes | None = None, *, partial: bool = False,
                  dry_run: bool = False, actor: str = "cli") -> ImportReport:
     """Declare the contest's units from a file with columns "Đơn vị" and "Cấp"."""
-    from .api import record_event
+    from .contests import record_event
     name, data = _load(path, data)
     if kind_of(name) == "csv":
         table = read_csv(name, data, UNIT_COLUMNS, ("unit", "tier"))
@@ -330,7 +330,7 @@ def import_roster(runtime, code: str, path, data: bytes | None = None, *, partia
     problem everything is saved; with problems nothing is saved unless ``partial`` (then the
     good rows are saved and the others listed). Raises ``ImportFileError`` (a SandboxError)
     when the file cannot be read at all: nothing is saved then."""
-    from .api import record_event
+    from .contests import record_event
     name, data = _load(path, data)
     parsed = _read(name, data, ROSTER_COLUMNS, ("name", "unit"), want_units=True)
     table = parsed.table

@@ -35,7 +35,7 @@ def _fmt(x: float) -> str:
 
 def import_scores(runtime, code: str, path, data: bytes | None = None, *, partial: bool = False,
                   dry_run: bool = False, actor: str = "cli") -> ImportReport:
-    from .api import get_contest, record_event
+    from .contests import get_contest, record_event
     name, data = _load(path, data)
     with runtime.db.read() as s:
         c = get_contest(s, code)

@@ -19,7 +19,7 @@ def _nfc(s: str) -> str:
 
 
 def _contest(s, code):
-    from .api import get_contest
+    from .contests import get_contest
     return get_contest(s, code)
 
 
@@ -63,7 +63,7 @@ def find_candidate(s, contest_id: int, number: str) -> Candidate:
 def add_shift(runtime, code: str, name: str, scenario_id: str, backup_scenario_id: str = "",
               starts_at: datetime | None = None, actor: str = "cli") -> int:
     """Add a shift, or change its start and exam sets (ids checked against the library)."""
-    from .api import record_event
+    from .contests import record_event
     name = _nfc(name)
     if not name:
         raise SandboxError("Tên ca thi không được để trống.")
@@ -87,7 +87,7 @@ def add_shift(runtime, code: str, name: str, scenario_id: str, backup_scenario_i
 
 
 def add_room(runtime, code: str, name: str, seats: int, actor: str = "cli") -> int:
-    from .api import record_event
+    from .contests import record_event
     name = _nfc(name)
     if not name:
         raise SandboxError("Tên phòng thi không được để trống.")
@@ -120,7 +120,7 @@ def seat_candidates(runtime, code: str, actor: str = "cli") -> SeatingResult:
     """Give every candidate without a place a shift, a room and a seat: candidates in number
     order, shared evenly over the shifts, each shift filling the rooms in order (every room
     is used in every shift). Candidates already seated keep their place."""
-    from .api import record_event
+    from .contests import record_event
     with runtime.db.write() as s:
         c = _contest(s, code)
         shifts = s.scalars(select(Shift).where(Shift.contest_id == c.id).order_by(Shift.id)).all()
@@ -157,7 +157,7 @@ def seat_candidates(runtime, code: str, actor: str = "cli") -> SeatingResult:
 
 def assign_seat(runtime, code: str, number: str, shift: str, room: str, seat: int, actor: str = "cli") -> None:
     """Put one candidate at a given place (the seat must be free in that shift)."""
-    from .api import record_event
+    from .contests import record_event
     with runtime.db.write() as s:
         c = _contest(s, code)
         cand = find_candidate(s, c.id, number)
@@ -177,7 +177,7 @@ def assign_seat(runtime, code: str, number: str, shift: str, room: str, seat: in
 
 def mark_attendance(runtime, code: str, number: str, present: bool, reason: str = "", actor: str = "cli") -> None:
     """Present, or absent with a reason (required)."""
-    from .api import record_event
+    from .contests import record_event
     reason = _nfc(reason)
     if not present and not reason:
         raise SandboxError("Hãy ghi lý do vắng (ví dụ: «Đi công tác, có văn bản xin vắng»).")
@@ -196,7 +196,7 @@ def switch_to_backup(runtime, code: str, reason: str, *, number: str | None = No
     shift's backup set, with the reason recorded (ContestEvent "backup_switch"). Their
     sandboxes are rebuilt from the backup set at the next provisioning (the old ones archived).
     Returns the candidate numbers switched."""
-    from .api import record_event
+    from .contests import record_event
     reason = _nfc(reason)
     if not reason:
         raise SandboxError("Hãy ghi lý do chuyển sang đề dự phòng.")

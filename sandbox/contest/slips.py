@@ -4,25 +4,13 @@ name, candidate number, unit, shift, room, seat, the portal address and the pass
 from __future__ import annotations
 
 import io
-from functools import lru_cache
 
 from sandbox.kernel import vnformat
 
 from .passwords import candidate_password
+from .pdf_fonts import pdf_fonts
 
 COLS, ROWS = 2, 4
-
-
-@lru_cache(maxsize=1)
-def _fonts() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    from signing.api import font_path
-
-    pdfmetrics.registerFont(TTFont("VN-Serif", font_path("regular")))
-    pdfmetrics.registerFont(TTFont("VN-Serif-Bold", font_path("bold")))
-    return "VN-Serif", "VN-Serif-Bold"
 
 
 def _fit(c, text: str, font: str, size: float, width: float) -> float:
@@ -41,7 +29,7 @@ def slips_pdf(runtime, code: str, shift: str | None = None, portal_url: str = ""
 
     from sandbox.kernel.errors import SandboxError
 
-    from .api import contest_info
+    from .contests import contest_info
     from .shifts import list_candidates
 
     info = contest_info(runtime, code)
@@ -49,7 +37,7 @@ def slips_pdf(runtime, code: str, shift: str | None = None, portal_url: str = ""
     if not cands:
         raise SandboxError("Không có thí sinh nào để in phiếu" + (f" trong ca «{shift}»." if shift else "."))
     cands.sort(key=lambda x: (x.shift, x.room, x.seat or 0, x.number))
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
     c.setTitle(f"Phiếu đăng nhập - {info.name}" + (f" - {shift}" if shift else ""))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from docflow.web import bp as docflow_bp
@@ -11,12 +11,14 @@ from mailserver.webmail import bp as webmail_bp
 from sandbox.appeals import web as appeals_web
 from sandbox.contest import web as contest_web
 from sandbox.kernel import vnformat
+from sandbox.kernel.actions import DOOR
 from sandbox.kernel.errors import SandboxError
 from sandbox.kernel.webkit import current_runtime
 from sandbox.replay import web as replay_web
 from sandbox.runtime import Runtime
 from sandbox.training import web as training_web
 from sandbox.web import auth, tasks
+from scenarios.build import instance_of
 from signing.web import bp as signing_bp
 
 csrf = CSRFProtect()
@@ -26,6 +28,15 @@ log = logging.getLogger(__name__)
 def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Flask:
     runtime = runtime or Runtime.open()
     app = Flask(__name__)
+    _configure(app, runtime, config)
+    _register_blueprints(app)
+    _add_template_filters(app)
+    _add_hooks(app, runtime)
+    _add_error_pages(app, runtime)
+    return app
+
+
+def _configure(app: Flask, runtime: Runtime, config: dict | None) -> None:
     app.config.update(
         SECRET_KEY=runtime.secret,
         SESSION_COOKIE_HTTPONLY=True,
@@ -39,6 +50,9 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.extensions["sandbox_runtime"] = runtime
     csrf.init_app(app)
 
+
+def _register_blueprints(app: Flask) -> None:
+    """The tools (login, webmail, signing dialog, documents, task sheet), then each feature."""
     app.register_blueprint(auth.bp)
     app.register_blueprint(webmail_bp, url_prefix="/mail")
     app.register_blueprint(signing_bp, url_prefix="/ky-so")
@@ -50,6 +64,8 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     appeals_web.register(app)  # /quan-tri/phuc-khao: appeals, re-grades
     auth.init_app(app)
 
+
+def _add_template_filters(app: Flask) -> None:
     app.add_template_filter(vnformat.number, "vn_number")
     app.add_template_filter(vnformat.percent, "vn_percent")
     app.add_template_filter(vnformat.date_time, "vn_datetime")
@@ -57,12 +73,16 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     app.add_template_filter(vnformat.long_date, "vn_long_date")
     app.add_template_filter(vnformat.file_size, "vn_size")
 
+
+#: The pages' content security policy: nothing from outside, no inline scripts.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
+
+
+def _add_hooks(app: Flask, runtime: Runtime) -> None:
     @app.get("/")
     def index():
         """A candidate starts at the task sheet; anyone else at the mailbox."""
-        from flask import g
-
-        from scenarios.build import instance_of
         if g.get("account") is not None:
             with runtime.db.read() as s:
                 inst = instance_of(s, g.account.sandbox_id)
@@ -72,7 +92,6 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
 
     @app.before_request
     def mark_door():
-        from sandbox.kernel.actions import DOOR
         DOOR.set("web")
 
     @app.after_request
@@ -80,45 +99,44 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                                "script-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
+        resp.headers.setdefault("Content-Security-Policy", CSP)
         return resp
 
-    def error_page(status: int, title: str, message: str):
-        return render_template("error.html", status=status, title=title, message=message), status
 
+def _error_page(status: int, title: str, message: str):
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _add_error_pages(app: Flask, runtime: Runtime) -> None:
     @app.errorhandler(SandboxError)
     def sandbox_error(e: SandboxError):
         if request.method == "POST" and e.status < 500 and request.referrer:
             flash(e.message_vi, "error")
             return redirect(request.referrer)
-        return error_page(e.status, "Không thực hiện được", e.message_vi)
+        return _error_page(e.status, "Không thực hiện được", e.message_vi)
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return error_page(400, "Phiên làm việc đã hết hạn",
-                          "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang rồi thử lại.")
+        return _error_page(400, "Phiên làm việc đã hết hạn",
+                           "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang rồi thử lại.")
 
     @app.errorhandler(404)
     def not_found(e):
-        return error_page(404, "Không tìm thấy trang", "Trang hoặc nội dung bạn yêu cầu không tồn tại.")
+        return _error_page(404, "Không tìm thấy trang", "Trang hoặc nội dung bạn yêu cầu không tồn tại.")
 
     @app.errorhandler(405)
     def not_allowed(e):
-        return error_page(405, "Không được phép", "Thao tác này không được hỗ trợ ở địa chỉ này.")
+        return _error_page(405, "Không được phép", "Thao tác này không được hỗ trợ ở địa chỉ này.")
 
     @app.errorhandler(413)
     def too_large(e):
-        return error_page(413, "Tệp quá lớn",
-                          f"Tổng dung lượng gửi lên vượt quá giới hạn {vnformat.file_size(runtime.settings.max_message_size)}.")
+        return _error_page(413, "Tệp quá lớn",
+                           f"Tổng dung lượng gửi lên vượt quá giới hạn {vnformat.file_size(runtime.settings.max_message_size)}.")
 
     @app.errorhandler(500)
     def server_error(e):
         log.exception("server error")
-        return error_page(500, "Lỗi hệ thống", "Đã có lỗi xảy ra. Dữ liệu của bạn không bị mất; vui lòng thử lại.")
-
-    return app
+        return _error_page(500, "Lỗi hệ thống", "Đã có lỗi xảy ra. Dữ liệu của bạn không bị mất; vui lòng thử lại.")
 
 
 runtime = current_runtime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from sandbox.kernel.errors import RateLimited
+from sandbox.kernel.webkit import current_runtime as runtime
 from sandbox.kernel.webkit import login_required  # noqa: F401  (re-exported)
 
 bp = Blueprint("auth", __name__)
@@ -18,7 +19,6 @@ def init_app(app) -> None:
         if account_id is None:
             return
         from mailserver.api import account_ref
-        from . import runtime
 
         with runtime().db.read() as s:
             ref = account_ref(s, account_id)
@@ -51,7 +51,6 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Đăng nhập."""
-    from . import runtime
 
     error = None
     login_name = ""
