@@ -1,7 +1,7 @@
-"""Drafts become Decree 30 PDFs through :mod:`signing.document`: the page (national title and
-motto, organisation, "Số:" box, place/date box, type and summary, body, signature block,
-nơi nhận ending "- Lưu: VT, <unit>.") and the empty signing fields (``SigLanhDao``, ``SoVB``,
-``NgayVB``, ``SigToChuc``).
+"""Drafts become Decree 30 PDFs through :mod:`signing.api` (its page builder): the page
+(national title and motto, organisation, "Số:" box, place/date box, type and summary, body,
+signature block, nơi nhận ending "- Lưu: VT, <unit>.") and the empty signing fields
+(``SigLanhDao``, ``SoVB``, ``NgayVB``, ``SigToChuc``).
 
 Known limits of the page builder (``make_draft_pdf``, owned by ``signing``): the title block is
 always centred under the number line, so a công văn's "V/v ..." summary is printed centred
@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict
 from functools import lru_cache
 
-from signing import document as sdoc
+from signing import api as signing_api
 
 from .rules import TYPES, nfc
 
@@ -61,16 +61,16 @@ def render_draft(*, org_name: str, parent_name: str, type_code: str, summary: st
 @lru_cache(maxsize=64)
 def _render_cached(key: str) -> tuple[bytes, str]:
     org_name, parent_name, title, lines, signer_title, signer_name, recipient_text = json.loads(key)
-    pdf, layout = sdoc.make_draft_pdf(org_name, title, lines, signer_title, signer_name, recipients=recipient_text,
-                                      parent_org=parent_name or None)
-    return sdoc.prepare_draft(pdf, layout), json.dumps(layout_to_json(layout))
+    pdf, layout = signing_api.make_draft_pdf(org_name, title, lines, signer_title, signer_name,
+                                             recipients=recipient_text, parent_org=parent_name or None)
+    return signing_api.prepare_draft(pdf, layout), json.dumps(layout_to_json(layout))
 
 
-def layout_to_json(layout: sdoc.Layout) -> dict:
+def layout_to_json(layout: signing_api.Layout) -> dict:
     return asdict(layout)
 
 
-def layout_from_json(data: dict) -> sdoc.Layout:
-    return sdoc.Layout(leader=sdoc.Rect(**data["leader"]), number=sdoc.Rect(**data["number"]),
-                       date=sdoc.Rect(**data["date"]), seal=sdoc.Rect(**data["seal"]),
-                       org_name=data.get("org_name", ""))
+def layout_from_json(data: dict) -> signing_api.Layout:
+    rect = signing_api.Rect
+    return signing_api.Layout(leader=rect(**data["leader"]), number=rect(**data["number"]), date=rect(**data["date"]),
+                              seal=rect(**data["seal"]), org_name=data.get("org_name", ""))

@@ -68,7 +68,10 @@ def build_bounce(ctx: ActionContext, sender: str, original: bytes, failed: list[
     domain = domain_of(sender)
     subject = mime.decoded_headers(original).get("subject") or ""
     when = format_datetime(ctx.now.astimezone(VN_TZ))
-    token = hashlib.sha256(f"bounce:{ctx.sandbox.id}:{ctx.sandbox.log_seq}:{sender}".encode()).hexdigest()[:24]
+    # From the log position, the time and the message (never the database id of the sandbox:
+    # a replay copy has another one and must make the same bounce).
+    seed = f"bounce:{ctx.sandbox.log_seq}:{ctx.now.isoformat()}:{sender}:".encode() + hashlib.sha256(original).digest()
+    token = hashlib.sha256(seed).hexdigest()[:24]
     boundary = f"=_dsn_{token[:16]}"
     listing = "\r\n".join(f"    {a}" for a in failed)
     text = ("Thư của bạn KHÔNG được gửi tới các địa chỉ sau vì địa chỉ không tồn tại:\r\n\r\n"

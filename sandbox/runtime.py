@@ -31,6 +31,7 @@ class Runtime:
         import signing.tokens  # noqa: F401  (registers signing tables and actions)
         import docflow.api  # noqa: F401  (registers docflow tables and actions)
         import scenarios.build  # noqa: F401  (registers scenario instances)
+        import scenarios.npc  # noqa: F401  (NPC rules: the automatic clerk, colleagues' replies)
         from .contest import models as _contest  # noqa: F401  (contest tables)
         from sandbox.training import models as _training  # noqa: F401  (drill class tables)
         from sandbox.appeals import models as _appeals  # noqa: F401  (grade records, re-grades, appeals)

@@ -11,12 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
-
-OUTGOING = SMTP.clone(max_line_length=998)  # see mailserver.webmail.compose.OUTGOING
 from email.utils import format_datetime, formataddr
 from typing import Any
 
@@ -36,6 +33,7 @@ from .models import ScenarioInstance
 from .build_helpers import attachment_bytes
 from .variants import context, draw
 
+OUTGOING = SMTP.clone(max_line_length=998)  # see mailserver.webmail.compose.OUTGOING
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no l/1/i/o/0: read off a paper slip
 
 
@@ -108,32 +106,63 @@ def build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime |
 
 def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime | None,
            practice: bool, actor: str) -> BuildResult:
-    sc, sid_name = loaded.scenario, name
+    sc = loaded.scenario
+    _refuse_second_instance(runtime, name)
+    start = _start_time(runtime, sc, start)
+    start_date = start.astimezone(VN_TZ).date()
+    values = draw(loaded.id, sc, seed, start_date)
+    ctx = context(sc, values, start_date)
+
+    sandbox_id = get_or_create_sandbox(runtime.db, runtime.clock, name)
+    people = {p.id: p for p in sc.world.people}
+    cand = people[sc.world.candidate]
+    logins = _mail_accounts(runtime, sc, sandbox_id, name, cand.id, actor)
+    _tokens(runtime, sc, sandbox_id, name, people, actor)
+
+    anchors: dict[str, dict] = {"mail": {}, "incoming": {}, "drafts": {}}
+    for i, m in enumerate(sc.initial.mail):
+        seed_id = m.id or f"mail{i + 1}"
+        anchors["mail"][seed_id] = _seed_mail(runtime, loaded, sandbox_id, m, seed_id, ctx, start, people, actor)
+
+    from . import world_docflow
+    world_docflow.build(runtime, sandbox_id, loaded, ctx, start, anchors, name=name, actor=actor)
+
+    sheet = [(templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks]
+    runtime.dispatcher.dispatch(sandbox_id, actor, "scenario.instantiate", {
+        "scenario_id": loaded.id, "source": "" if loaded.path.parent == LIBRARY else str(loaded.path.resolve()),
+        "title": sc.title, "seed": seed, "values": to_json(values),
+        "start": start.isoformat(), "candidate": cand.id, "candidate_address": cand.email.lower(),
+        "anchors": anchors, "rubric_version": sc.rubric.version, "practice": practice})
+    return BuildResult(sandbox_id, name, loaded.id, seed, values, logins[cand.id], sheet)
+
+
+def _refuse_second_instance(runtime, name: str) -> None:
+    """A sandbox is built from one scenario once (a practice restart builds a new one)."""
     with runtime.db.read() as s:
         existing = find_sandbox(s, name)
         if existing is not None and s.scalar(select(ScenarioInstance.id).where(
                 ScenarioInstance.sandbox_id == existing.id)) is not None:
             raise SandboxError(f"Sandbox {name} đã được tạo từ một đề; hãy chọn tên khác.",
                                f"sandbox {name} already instantiated")
+
+
+def _start_time(runtime, sc, start: dt.datetime | None) -> dt.datetime:
+    """The in-world start (UTC): the one asked for, the scenario's, or now; a naive time is Vietnam time."""
     start = (start or sc.world.start or runtime.clock.now())
-    start = as_utc(start if start.tzinfo else start.replace(tzinfo=VN_TZ))
-    start_date = start.astimezone(VN_TZ).date()
-    values = draw(loaded.id, sc, seed, start_date)
-    ctx = context(sc, values, start_date)
+    return as_utc(start if start.tzinfo else start.replace(tzinfo=VN_TZ))
 
-    sandbox_id = get_or_create_sandbox(runtime.db, runtime.clock, sid_name)
+
+def _mail_accounts(runtime, sc, sandbox_id: int, name: str, candidate: str, actor: str) -> dict[str, Login]:
+    """Every person with a mailbox, then the organisations' and units' boxes; the people's
+    logins (only the candidate's has a password)."""
     d = runtime.dispatcher
-    people = {p.id: p for p in sc.world.people}
-    cand = people[sc.world.candidate]
     logins: dict[str, Login] = {}
-
-    # mail accounts: every person with a mailbox, the organisations' and units' boxes
     boxes: dict[str, str] = {}
     # Only the candidate logs in: the other people's mailboxes (NPCs) get no password, which
     # also keeps a shift's provisioning fast (one Argon2 hash per sandbox).
     for p in sc.world.people:
         if p.mailbox:
-            pw = derive_password(runtime.secret, sid_name, p.id) if p.id == cand.id else None
+            pw = derive_password(runtime.secret, name, p.id) if p.id == candidate else None
             mail_api.add_account(d, runtime.secret, sandbox_id, p.email, pw, p.name, actor=actor)
             boxes[p.email.lower()] = p.name
             logins[p.id] = Login(p.id, p.name, p.title, p.email.lower(), pw or "", p.pin if p.certificate else None)
@@ -143,8 +172,13 @@ def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime 
             if addr and addr.lower() not in boxes:
                 mail_api.add_account(d, runtime.secret, sandbox_id, addr, None, display, actor=actor)
                 boxes[addr.lower()] = display
+    return logins
 
-    # certificates on tokens
+
+def _tokens(runtime, sc, sandbox_id: int, name: str, people: dict, actor: str) -> None:
+    """Certificates on tokens: each certified person's own, the extra tokens (someone else's
+    certificate in a holder's list), then the revocations."""
+    d = runtime.dispatcher
     pki = signing_api.pki_for(runtime)
     orgs = {o.id: o for o in sc.world.organisations}
     units = {u.id: u for o in sc.world.organisations for u in o.units}
@@ -154,7 +188,7 @@ def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime 
             unit = units[p.unit].name if p.unit else None
             bundles[p.id] = pki.issue_personal(p.name, title=p.title, unit=unit, organisation=orgs[p.org].name,
                                                email=p.email.lower(), locality=orgs[p.org].place,
-                                               serial_salt=sid_name)
+                                               serial_salt=name)
             signing_api.provision(d, sandbox_id, p.email.lower(), bundles[p.id], p.pin,
                                   label=f"Chứng thư số của {p.name}", actor=actor)
     for t in sc.world.extra_tokens:
@@ -164,59 +198,59 @@ def _build(runtime, loaded: Loaded, seed: int, name: str, *, start: dt.datetime 
     for pid in sc.world.revoked:
         pki.revoke(bundles[pid])
 
-    anchors: dict[str, dict] = {"mail": {}, "incoming": {}, "drafts": {}}
 
-    # the initial mail
-    for i, m in enumerate(sc.initial.mail):
-        seed_id = m.id or f"mail{i + 1}"
-        msg = EmailMessage(policy=OUTGOING)
-        sender_name, sender = _person_address(templates.render(m.sender, ctx), people)
-        msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
-        tos = [_person_address(templates.render(x, ctx), people) for x in m.to] or \
-              [(people[m.mailbox].name, people[m.mailbox].email.lower())]
-        msg["To"] = ", ".join(formataddr(t) if t[0] else t[1] for t in tos)
-        if m.cc:
-            msg["Cc"] = ", ".join(formataddr(t) if t[0] else t[1] for t in
-                                  (_person_address(templates.render(x, ctx), people) for x in m.cc))
-        msg["Subject"] = templates.render(m.subject, ctx)
-        when = start - dt.timedelta(minutes=m.minutes_before_start)
-        msg["Date"] = format_datetime(when.astimezone(VN_TZ))
-        mid = f"<{loaded.id}.{seed_id}@{sender.split('@')[-1]}>"
-        msg["Message-ID"] = mid
-        body = templates.render(m.body, ctx)
-        if m.html:
-            msg.set_content(templates.render(m.body, ctx), subtype="html")
-        else:
-            msg.set_content(body)
-        atts = {}
-        for att in m.attachments:
-            fname, ctype, data = attachment_bytes(att, sc, ctx)
-            main, sub = ctype.split("/", 1)
-            msg.add_attachment(data, maintype=main, subtype=sub, filename=fname)
-            atts[fname] = hashlib.sha256(data).hexdigest()
-        raw = msg.as_bytes()
-        box_owner = people[m.mailbox]
-        with runtime.db.read() as s:
-            acc = mail_api.account_by_address(s, sandbox_id, box_owner.email.lower())
-            with mail_api.open_view(runtime.db, acc) as view:
-                box = view.mailbox_by_name(m.folder) or view.special(None)
-                box_id = box.id
-        d.dispatch(sandbox_id, actor, "mail.append", {
-            "account_id": acc.id, "mailbox_id": box_id, "raw": runtime.blobs.put(raw),
-            "flags": ["\\Seen"] if m.seen else [], "internal_date": when.isoformat()})
-        anchors["mail"][seed_id] = {"message_id": mid, "mailbox": box_owner.email.lower(), "from": sender,
-                                    "subject": str(msg["Subject"]), "attachments": atts,
-                                    "phishing": m.phishing}
+def _address_header(parties) -> str:
+    """An address header from (name, address) pairs; a party without a name is its bare address."""
+    return ", ".join(formataddr(t) if t[0] else t[1] for t in parties)
 
-    from . import world_docflow
-    world_docflow.build(runtime, sandbox_id, loaded, ctx, start, anchors, name=sid_name, actor=actor)
 
-    sheet = [(templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks]
-    d.dispatch(sandbox_id, actor, "scenario.instantiate", {
-        "scenario_id": loaded.id, "source": "" if loaded.path.parent == LIBRARY else str(loaded.path.resolve()), "title": sc.title, "seed": seed, "values": to_json(values),
-        "start": start.isoformat(), "candidate": cand.id, "candidate_address": cand.email.lower(),
-        "anchors": anchors, "rubric_version": sc.rubric.version, "practice": practice})
-    return BuildResult(sandbox_id, sid_name, loaded.id, seed, values, logins[cand.id], sheet)
+def _seed_message(loaded: Loaded, m, seed_id: str, ctx: dict, when: dt.datetime, people: dict
+                  ) -> tuple[EmailMessage, str, str, dict[str, str]]:
+    """The initial mail ``m`` as a message dated ``when``: (message, its Message-ID, made from
+    the scenario and the seed mail's id, the sender's address, its files' SHA-256 by name)."""
+    msg = EmailMessage(policy=OUTGOING)
+    sender_name, sender = _person_address(templates.render(m.sender, ctx), people)
+    msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
+    tos = [_person_address(templates.render(x, ctx), people) for x in m.to] or \
+          [(people[m.mailbox].name, people[m.mailbox].email.lower())]
+    msg["To"] = _address_header(tos)
+    if m.cc:
+        msg["Cc"] = _address_header(_person_address(templates.render(x, ctx), people) for x in m.cc)
+    msg["Subject"] = templates.render(m.subject, ctx)
+    msg["Date"] = format_datetime(when.astimezone(VN_TZ))
+    mid = f"<{loaded.id}.{seed_id}@{sender.split('@')[-1]}>"
+    msg["Message-ID"] = mid
+    body = templates.render(m.body, ctx)
+    if m.html:
+        msg.set_content(body, subtype="html")
+    else:
+        msg.set_content(body)
+    files = {}
+    for att in m.attachments:
+        fname, ctype, data = attachment_bytes(att, loaded.scenario, ctx)
+        main, sub = ctype.split("/", 1)
+        msg.add_attachment(data, maintype=main, subtype=sub, filename=fname)
+        files[fname] = hashlib.sha256(data).hexdigest()
+    return msg, mid, sender, files
+
+
+def _seed_mail(runtime, loaded: Loaded, sandbox_id: int, m, seed_id: str, ctx: dict, start: dt.datetime,
+               people: dict, actor: str) -> dict:
+    """Put the initial mail ``m`` into its owner's folder (``mail.append``); its anchor for the grader."""
+    when = start - dt.timedelta(minutes=m.minutes_before_start)
+    msg, mid, sender, files = _seed_message(loaded, m, seed_id, ctx, when, people)
+    raw = msg.as_bytes()
+    owner = people[m.mailbox].email.lower()
+    with runtime.db.read() as s:
+        acc = mail_api.account_by_address(s, sandbox_id, owner)
+        with mail_api.open_view(runtime.db, acc) as view:
+            box = view.mailbox_by_name(m.folder) or view.special(None)
+            box_id = box.id
+    runtime.dispatcher.dispatch(sandbox_id, actor, "mail.append", {
+        "account_id": acc.id, "mailbox_id": box_id, "raw": runtime.blobs.put(raw),
+        "flags": ["\\Seen"] if m.seen else [], "internal_date": when.isoformat()})
+    return {"message_id": mid, "mailbox": owner, "from": sender, "subject": str(msg["Subject"]),
+            "attachments": files, "phishing": m.phishing}
 
 
 id_kinds({"instance": "scenario_instances"})  # the id kind of the instance row

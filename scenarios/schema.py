@@ -205,15 +205,32 @@ class Task(_Model):
 
 
 class AutoReply(_Model):
-    """An NPC colleague answers a candidate's mail that matches."""
+    """A colleague (``person``) answers each mail the candidate sends with them in To whose
+    subject contains ``subject_contains`` (any subject when left out; case, accents and spaces
+    do not matter): a reply to the candidate alone, in the thread (In-Reply-To, References),
+    subject ``reply_subject`` or "Re: " and the candidate's subject, text ``reply_body``, with
+    ``attachments``. Placeholders are rendered with the candidate's values. A mail that
+    answers one of the colleague's own replies (a "thank you") gets none.
+    Run by :mod:`scenarios.npc` (kind ``auto_reply``)."""
 
     kind: Literal["auto_reply"]
     person: Id
     subject_contains: str | None = None
     reply_subject: str | None = None
     reply_body: str
+    attachments: list[Attachment] = []
 
 
+class AutoClerk(_Model):
+    """The automatic clerk (kind ``auto_clerk``): numbers, organisation-signs and releases
+    what the leader forwards to her, or sends it back with her reason. Not written under
+    ``npc``: every organisation with ``clerk: auto`` has her (the document workflow keeps the
+    setting as the organisation's clerk mode)."""
+
+    kind: Literal["auto_clerk"] = "auto_clerk"
+
+
+#: the rule kinds a scenario file declares under ``npc`` (``scenarios.npc`` runs them)
 NpcRule = Annotated[AutoReply, Field(discriminator="kind")]
 
 

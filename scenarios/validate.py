@@ -108,12 +108,49 @@ def _pydantic_message(err: dict) -> str:
 
 
 class _Checker:
+    """The cross-reference pass over a structurally valid scenario: :meth:`run` collects
+    every problem (the order does not matter: the caller sorts them by line)."""
+
     def __init__(self, name: str, src: Source, sc: Scenario, check_validator: CheckValidator | None):
         self.name, self.src, self.sc, self.cv = name, src, sc, check_validator
         self.problems: list[Problem] = []
+        w = sc.world
+        self.orgs = {o.id: o for o in w.organisations}
+        self.units = {u.id: (o, u) for o in w.organisations for u in o.units}
+        self.people = {p.id: p for p in w.people}
+        #: the world's entities and the names a placeholder may start with (set by :meth:`run`)
+        self.ents: dict[str, Any] = {}
+        self.roots: set[str] = set()
+        #: the variant roots a placeholder used (every declared variant must be)
+        self.used: set[str] = set()
 
     def bad(self, loc: tuple, message: str) -> None:
         self.problems.append(Problem(self.name, _line_for(self.src, loc), message))
+
+    def run(self) -> list[Problem]:
+        self._unique_ids()
+        self._world_people()
+        self._world_tokens()
+        self._world_clerks()
+        self._initial_mail_refs()
+        self._incoming_refs()
+        self._draft_refs()
+        self._npc_refs()
+        self.ents = entities(self.sc)
+        self.roots = set(self.ents) | {"candidate", "start"} | set(self.sc.variants)
+        self._variant_values()
+        self._task_texts()
+        samples = self._samples(self.sc, self.ents)
+        names = [self._names(self.sc, ctx) for ctx in samples]
+        self._intents(samples, names)
+        self._criteria(samples, names)
+        self._initial_texts()
+        self._npc_texts()
+        self._points_add_up()
+        self._variants_used()
+        if self.sc.kind == "backup" and not self.sc.backup_of:
+            self.bad(("kind",), "đề dự phòng cần khai báo backup_of (mã đề chính)")
+        return self.problems
 
     # -- ids -----------------------------------------------------------------------------------
     def _unique(self, items: list[tuple[tuple, str]], what: str) -> None:
@@ -124,14 +161,8 @@ class _Checker:
             else:
                 seen[key] = loc
 
-    def run(self) -> list[Problem]:
+    def _unique_ids(self) -> None:
         sc, w = self.sc, self.sc.world
-        orgs = {o.id: o for o in w.organisations}
-        units = {u.id: (o, u) for o in w.organisations for u in o.units}
-        people = {p.id: p for p in w.people}
-        incoming = {d.id for d in sc.initial.incoming}
-        drafts = {d.id for d in sc.initial.drafts}
-
         self._unique([(("world", "organisations", i, "id"), o.id) for i, o in enumerate(w.organisations)], "mã cơ quan")
         self._unique([(("world", "organisations", i, "units", j, "id"), u.id)
                       for i, o in enumerate(w.organisations) for j, u in enumerate(o.units)], "mã đơn vị")
@@ -146,27 +177,38 @@ class _Checker:
         self._unique([(("rubric", "criteria", i, "id"), c.id) for i, c in enumerate(sc.rubric.criteria)],
                      "mã tiêu chí")
 
-        def person(loc, pid, *, role=None, cert=False, what="người"):
-            p = people.get(pid)
-            if p is None:
-                self.bad(loc, f"{what} '{pid}' không có trong danh sách người (world.people)")
-                return None
-            if role and p.role != role:
-                self.bad(loc, f"{what} '{pid}' phải có vai trò {role} (đang là {p.role})")
-            if cert and not p.certificate:
-                self.bad(loc, f"{what} '{pid}' chưa được cấp chứng thư số (certificate: true)")
-            return p
+    # -- names that must exist in the world ----------------------------------------------------
+    def _person(self, loc, pid, *, role=None, cert=False, what="người"):
+        """The person ``pid`` (None, reported, when there is none), with the role and the
+        certificate asked for."""
+        p = self.people.get(pid)
+        if p is None:
+            self.bad(loc, f"{what} '{pid}' không có trong danh sách người (world.people)")
+            return None
+        if role and p.role != role:
+            self.bad(loc, f"{what} '{pid}' phải có vai trò {role} (đang là {p.role})")
+        if cert and not p.certificate:
+            self.bad(loc, f"{what} '{pid}' chưa được cấp chứng thư số (certificate: true)")
+        return p
 
-        def org(loc, oid):
-            if oid not in orgs:
-                self.bad(loc, f"cơ quan '{oid}' không có trong world.organisations")
-                return False
-            return True
+    def _org(self, loc, oid) -> bool:
+        if oid not in self.orgs:
+            self.bad(loc, f"cơ quan '{oid}' không có trong world.organisations")
+            return False
+        return True
 
-        # world
-        for i, p in enumerate(w.people):
+    def _addr_or_person(self, loc, value: str) -> None:
+        """A mail party: an address or a placeholder as written, else a person's id."""
+        if "@" in value or templates.references(value):
+            return
+        self._person(loc, value)
+
+    def _world_people(self) -> None:
+        """Each person's organisation, unit, leadership and address domain."""
+        orgs, units = self.orgs, self.units
+        for i, p in enumerate(self.sc.world.people):
             loc = ("world", "people", i)
-            if org(loc + ("org",), p.org) and p.unit is not None:
+            if self._org(loc + ("org",), p.org) and p.unit is not None:
                 if p.unit not in units:
                     self.bad(loc + ("unit",), f"đơn vị '{p.unit}' không có trong cơ quan '{p.org}'")
                 elif units[p.unit][0].id != p.org:
@@ -177,160 +219,182 @@ class _Checker:
             if p.org in orgs and p.email.lower().split("@")[1] != orgs[p.org].domain:
                 self.bad(loc + ("email",), f"địa chỉ '{p.email}' không thuộc tên miền của cơ quan "
                                            f"({orgs[p.org].domain})")
-        person(("world", "candidate"), w.candidate, what="thí sinh")
+
+    def _world_tokens(self) -> None:
+        """The candidate, the extra tokens' holders and certificates, the revoked certificates."""
+        w = self.sc.world
+        self._person(("world", "candidate"), w.candidate, what="thí sinh")
         for i, t in enumerate(w.extra_tokens):
-            person(("world", "extra_tokens", i, "holder"), t.holder)
-            person(("world", "extra_tokens", i, "certificate_of"), t.certificate_of, cert=True)
+            self._person(("world", "extra_tokens", i, "holder"), t.holder)
+            self._person(("world", "extra_tokens", i, "certificate_of"), t.certificate_of, cert=True)
         for i, pid in enumerate(w.revoked):
-            person(("world", "revoked", i), pid, cert=True)
+            self._person(("world", "revoked", i), pid, cert=True)
+
+    def _world_clerks(self) -> None:
+        """An organisation that releases documents has a clerk (the candidate, when so declared)."""
+        w = self.sc.world
         for i, o in enumerate(w.organisations):
             if o.clerk != "none" and not any(p.org == o.id and p.role == "van_thu" for p in w.people):
                 self.bad(("world", "organisations", i, "clerk"),
                          f"cơ quan '{o.id}' cần một văn thư (role: van_thu) để phát hành văn bản")
             if o.clerk == "candidate":
-                cand = people.get(w.candidate)
+                cand = self.people.get(w.candidate)
                 if cand is not None and (cand.role != "van_thu" or cand.org != o.id):
                     self.bad(("world", "organisations", i, "clerk"),
                              "clerk: candidate nhưng thí sinh không phải văn thư của cơ quan này")
 
-        # initial state
-        def addr_or_person(loc, value):
-            if "@" in value or templates.references(value):
-                return
-            person(loc, value)
-
-        for i, m in enumerate(sc.initial.mail):
+    def _initial_mail_refs(self) -> None:
+        """The seed mails' mailbox owners and parties."""
+        for i, m in enumerate(self.sc.initial.mail):
             loc = ("initial", "mail", i)
-            p = person(loc + ("mailbox",), m.mailbox)
+            p = self._person(loc + ("mailbox",), m.mailbox)
             if p is not None and not p.mailbox:
                 self.bad(loc + ("mailbox",), f"'{m.mailbox}' không có hộp thư (mailbox: false)")
-            addr_or_person(loc + ("from",), m.sender)
+            self._addr_or_person(loc + ("from",), m.sender)
             for key in ("to", "cc"):
                 for j, v in enumerate(getattr(m, key)):
-                    addr_or_person(loc + (key, j), v)
-        for i, d in enumerate(sc.initial.incoming):
+                    self._addr_or_person(loc + (key, j), v)
+
+    def _incoming_refs(self) -> None:
+        """The incoming documents' issuer, director and assignments (exactly one lead)."""
+        for i, d in enumerate(self.sc.initial.incoming):
             loc = ("initial", "incoming", i)
-            org(loc + ("org",), d.org)
+            self._org(loc + ("org",), d.org)
             if d.directed_by:
-                person(loc + ("directed_by",), d.directed_by, role="lanh_dao")
+                self._person(loc + ("directed_by",), d.directed_by, role="lanh_dao")
             leads = 0
             for j, a in enumerate(d.assignments):
-                if a.target not in units and a.target not in people:
+                if a.target not in self.units and a.target not in self.people:
                     self.bad(loc + ("assignments", j, "target"),
                              f"nơi nhận xử lý '{a.target}' không phải đơn vị hay người trong thế giới")
                 leads += a.role == "xlc"
             if d.assignments and leads != 1:
                 self.bad(loc + ("assignments",), f"văn bản '{d.id}' cần đúng một đơn vị/người xử lý chính "
                                                  f"(đang có {leads})")
-        for i, d in enumerate(sc.initial.drafts):
+
+    def _draft_refs(self) -> None:
+        """The drafts' organisation, unit, drafter, signer (a leader with a certificate), recipients."""
+        for i, d in enumerate(self.sc.initial.drafts):
             loc = ("initial", "drafts", i)
-            org(loc + ("org",), d.org)
-            if d.unit is not None and d.unit not in units:
+            self._org(loc + ("org",), d.org)
+            if d.unit is not None and d.unit not in self.units:
                 self.bad(loc + ("unit",), f"đơn vị '{d.unit}' không có trong thế giới")
-            person(loc + ("drafter",), d.drafter)
-            person(loc + ("signer",), d.signer, role="lanh_dao", cert=True, what="người ký")
+            self._person(loc + ("drafter",), d.drafter)
+            self._person(loc + ("signer",), d.signer, role="lanh_dao", cert=True, what="người ký")
             for j, r in enumerate(d.recipients):
-                if r.unit is not None and r.unit not in units:
+                if r.unit is not None and r.unit not in self.units:
                     self.bad(loc + ("recipients", j, "unit"), f"đơn vị nhận '{r.unit}' không có trong thế giới")
                 if r.org is not None:
-                    org(loc + ("recipients", j, "org"), r.org)
-        for i, rule in enumerate(sc.npc):
-            person(("npc", i, "person"), rule.person)
+                    self._org(loc + ("recipients", j, "org"), r.org)
 
-        # variants
-        ents = entities(sc)
-        known = {"person": people, "unit": units, "org": orgs, "incoming": incoming, "draft": drafts}
-        for name, var in sc.variants.items():
+    def _npc_refs(self) -> None:
+        for i, rule in enumerate(self.sc.npc):
+            self._person(("npc", i, "person"), rule.person)
+
+    def _variant_values(self) -> None:
+        """A variant drawn from the world names only what the world has."""
+        known = {"person": self.people, "unit": self.units, "org": self.orgs,
+                 "incoming": {d.id for d in self.sc.initial.incoming}, "draft": {d.id for d in self.sc.initial.drafts}}
+        for name, var in self.sc.variants.items():
             src = var.source
             if src in known:
                 for j, vid in enumerate(getattr(var, src)):
                     if vid not in known[src]:
                         self.bad(("variants", name, src, j), f"tham số '{name}': '{vid}' không có trong thế giới")
 
-        # placeholders: where they may appear, and that they resolve for every value
-        used: set[str] = set()
-        roots = set(ents) | {"candidate", "start"} | set(sc.variants)
+    # -- placeholders: where they may appear, and that they resolve for every value -----------
+    def _text(self, loc, text: str, *, allow: bool = True) -> None:
+        """A text's braces match and its placeholders are declared and resolve for every value
+        (``allow=False``: a text published before the exam, where none may appear)."""
+        if templates.stray_braces(text):
+            self.bad(loc, "dấu ngoặc nhọn không khớp; viết {{ hoặc }} nếu muốn in dấu ngoặc")
+        for ref in templates.references(text):
+            root = ref.split(".")[0]
+            if not allow:
+                self.bad(loc, f"không được dùng tham số '{{{ref}}}' ở đây: nội dung này được công bố "
+                              "cho thí sinh trước khi thi")
+                continue
+            if root not in self.roots:
+                self.bad(loc, f"tham số '{{{ref}}}' không được khai báo trong variants")
+                continue
+            self.used.add(root)
+            self._resolve_all(loc, ref, self.sc, self.ents)
 
-        def check_text(loc, text, *, allow=True):
-            if templates.stray_braces(text):
-                self.bad(loc, "dấu ngoặc nhọn không khớp; viết {{ hoặc }} nếu muốn in dấu ngoặc")
-            for ref in templates.references(text):
-                root = ref.split(".")[0]
-                if not allow:
-                    self.bad(loc, f"không được dùng tham số '{{{ref}}}' ở đây: nội dung này được công bố "
-                                  "cho thí sinh trước khi thi")
-                    continue
-                if root not in roots:
-                    self.bad(loc, f"tham số '{{{ref}}}' không được khai báo trong variants")
-                    continue
-                used.add(root)
-                self._resolve_all(loc, ref, sc, ents)
+    def _task_texts(self) -> None:
+        for i, t in enumerate(self.sc.tasks):
+            self._text(("tasks", i, "title"), t.title)
+            self._text(("tasks", i, "text"), t.text)
 
-        for i, t in enumerate(sc.tasks):
-            check_text(("tasks", i, "title"), t.title)
-            check_text(("tasks", i, "text"), t.text)
-        samples = self._samples(sc, ents)
-        names = [self._names(sc, ctx) for ctx in samples]
-        self._intents(sc, samples, names, check_text)
-        total = 0.0
+    def _criteria(self, samples: list[dict], names: list[dict]) -> None:
+        """Each criterion's texts, task, ``requires`` (declared before it), partial points and
+        check parameters."""
         crit_ids: list[str] = []
-        task_ids = {t.id for t in sc.tasks}
-        for i, c in enumerate(sc.rubric.criteria):
+        task_ids = {t.id for t in self.sc.tasks}
+        for i, c in enumerate(self.sc.rubric.criteria):
             loc = ("rubric", "criteria", i)
-            total += c.points
-            check_text(loc + ("description",), c.description, allow=False)
-            check_text(loc + ("pass_message",), c.pass_message)
-            check_text(loc + ("fail_message",), c.fail_message)
+            self._text(loc + ("description",), c.description, allow=False)
+            self._text(loc + ("pass_message",), c.pass_message)
+            self._text(loc + ("fail_message",), c.fail_message)
             if c.task is not None and c.task not in task_ids:
                 self.bad(loc + ("task",), f"nhiệm vụ '{c.task}' không có trong tasks")
             if c.requires is not None and c.requires not in crit_ids:
                 self.bad(loc + ("requires",), f"tiêu chí '{c.requires}' (requires) phải được khai báo trước "
                                               f"tiêu chí {c.id}")
             crit_ids.append(c.id)
-            checks = [(loc + ("check",), c.check)] + [(loc + ("partial", j, "check"), p.check)
-                                                      for j, p in enumerate(c.partial)]
             for j, p in enumerate(c.partial):
                 if p.points >= c.points:
                     self.bad(loc + ("partial", j, "points"),
                              f"điểm từng phần ({_num(p.points)}) phải nhỏ hơn điểm của tiêu chí ({_num(c.points)})")
+            checks = [(loc + ("check",), c.check)] + [(loc + ("partial", j, "check"), p.check)
+                                                      for j, p in enumerate(c.partial)]
             for cloc, chk in checks:
                 for ploc, s in templates.strings_in(chk.params):
-                    check_text(cloc + ("params",) + ploc, s)
+                    self._text(cloc + ("params",) + ploc, s)
                 if self.cv is not None:
                     self._check_params(c.id, cloc, chk, samples, names)
-        # the initial state may carry a candidate's values too (a drawn sender, subject, file)
+
+    def _initial_texts(self) -> None:
+        """The initial state may carry a candidate's values too (a drawn sender, subject, file)."""
+        sc = self.sc
         for i, m in enumerate(sc.initial.mail):
             loc = ("initial", "mail", i)
             for key in ("subject", "body"):
-                check_text(loc + (key,), getattr(m, key))
-            check_text(loc + ("from",), m.sender)
+                self._text(loc + (key,), getattr(m, key))
+            self._text(loc + ("from",), m.sender)
             for key in ("to", "cc"):
                 for j, v in enumerate(getattr(m, key)):
-                    check_text(loc + (key, j), v)
+                    self._text(loc + (key, j), v)
             for j, a in enumerate(m.attachments):
-                check_text(loc + ("attachments", j, "name"), a.name)
+                self._text(loc + ("attachments", j, "name"), a.name)
                 if a.text is not None:
-                    check_text(loc + ("attachments", j, "text"), a.text)
+                    self._text(loc + ("attachments", j, "text"), a.text)
         for kind in ("incoming", "drafts"):
             for i, d in enumerate(getattr(sc.initial, kind)):
                 for key in ("summary", "sender", "symbol"):
                     if isinstance(getattr(d, key, None), str):
-                        check_text(("initial", kind, i, key), getattr(d, key))
+                        self._text(("initial", kind, i, key), getattr(d, key))
                 for j, b in enumerate(d.body):
-                    check_text(("initial", kind, i, "body", j), b)
-        for rule_i, rule in enumerate(sc.npc):
+                    self._text(("initial", kind, i, "body", j), b)
+
+    def _npc_texts(self) -> None:
+        for rule_i, rule in enumerate(self.sc.npc):
             for key in ("subject_contains", "reply_subject", "reply_body"):
                 if getattr(rule, key):
-                    check_text(("npc", rule_i, key), getattr(rule, key))
-        if abs(total - sc.points) > 1e-9:
+                    self._text(("npc", rule_i, key), getattr(rule, key))
+
+    # -- totals and leftovers ------------------------------------------------------------------
+    def _points_add_up(self) -> None:
+        total = 0.0
+        for c in self.sc.rubric.criteria:
+            total += c.points
+        if abs(total - self.sc.points) > 1e-9:
             self.bad(("rubric", "criteria"), f"tổng điểm các tiêu chí là {_num(total)}, "
-                                             f"khác tổng điểm khai báo ({_num(sc.points)})")
-        for name in sc.variants:
-            if name not in used:
+                                             f"khác tổng điểm khai báo ({_num(self.sc.points)})")
+
+    def _variants_used(self) -> None:
+        for name in self.sc.variants:
+            if name not in self.used:
                 self.bad(("variants", name), f"tham số '{name}' được khai báo nhưng không được dùng ở đâu")
-        if sc.kind == "backup" and not sc.backup_of:
-            self.bad(("kind",), "đề dự phòng cần khai báo backup_of (mã đề chính)")
-        return self.problems
 
     # -- names every sample of values must resolve -------------------------------------------
     @staticmethod
@@ -386,12 +450,12 @@ class _Checker:
                     self.bad(cloc + ("type",) if "loại kiểm tra" in msg else cloc + ("params",),
                              f"tiêu chí {cid}: {msg}")
 
-    def _intents(self, sc: Scenario, samples: list[dict], names: list[dict], check_text) -> None:
+    def _intents(self, samples: list[dict], names: list[dict]) -> None:
         """``rubric.mails``: placeholders, addresses, seed mails, files and tasks resolve."""
-        for iid, intent in sc.rubric.mails.items():
+        for iid, intent in self.sc.rubric.mails.items():
             loc = ("rubric", "mails", iid)
             for ploc, text in templates.strings_in(intent.model_dump()):
-                check_text(loc + ploc[:1], text)
+                self._text(loc + ploc[:1], text)
             if intent.task is not None and intent.task not in names[0]["task"]:
                 self.bad(loc + ("task",), f"thư '{iid}': nhiệm vụ '{intent.task}' không có trong tasks")
             if intent.reply_to is not None and intent.reply_to not in names[0]["mail"]:

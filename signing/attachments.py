@@ -33,6 +33,7 @@ import unicodedata
 from . import document as doc
 from . import fonts
 from .errors import SigningError
+from .pdfread import open_pdf, page_box
 from .pki import CertBundle
 
 __all__ = ["ATTACHMENT_FIELD", "COPY_FIELD", "COPY_KINDS", "TEXT_SIZE", "RIGHT_MARGIN_MM",
@@ -48,7 +49,7 @@ PADDING = 2.0
 RIGHT_MARGIN_MM = 15.0
 TOP_MARGIN_MM = 8.0
 MAX_TEXT_WIDTH_MM = 85.0
-_STYLE = "regular"  # upright serif (Noto Serif / Liberation Serif, Times-metric)
+_STYLE = "regular"  # upright serif: Times New Roman or its metric twin (signing.fonts)
 
 
 def _nfc(s: str) -> str:
@@ -67,46 +68,12 @@ def _writer(pdf: bytes):
     """An incremental writer on ``pdf``, or a Vietnamese refusal for unusable input."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-    from .verify import _open  # the verifier's checks: not a PDF, encrypted, truncated
-
-    _open(pdf)
+    open_pdf(pdf)  # the same refusals as the verifier: not a PDF, encrypted, truncated
     try:
         return IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)))
     except Exception as exc:
         raise SigningError("Tệp PDF bị cắt cụt hoặc bị hỏng, không đọc được cấu trúc tệp.",
                            f"{type(exc).__name__}: {exc}") from exc
-
-
-def _inherited(page, key: str):
-    node, depth = page, 0
-    while node is not None and depth < 64:
-        if key in node:
-            return node[key]
-        node = node.get("/Parent")
-        node = node.get_object() if node is not None else None
-        depth += 1
-    return None
-
-
-def page_box(w_or_reader, page: int = 0) -> tuple[float, float, float, float]:
-    """The visible box of a page (CropBox within MediaBox, inherited values honoured), as
-    ``(x1, y1, x2, y2)`` normalised so that x1 < x2 and y1 < y2."""
-    page_ref = w_or_reader.find_page_for_modification(page)[0] \
-        if hasattr(w_or_reader, "find_page_for_modification") else None
-    pg = page_ref.get_object() if page_ref is not None else w_or_reader.root["/Pages"]
-    media = _inherited(pg, "/MediaBox")
-    if media is None:
-        media = [0, 0, doc.PAGE_W, doc.PAGE_H]
-    mx = [float(v) for v in media]
-    box = [min(mx[0], mx[2]), min(mx[1], mx[3]), max(mx[0], mx[2]), max(mx[1], mx[3])]
-    crop = _inherited(pg, "/CropBox")
-    if crop is not None:
-        c = [float(v) for v in crop]
-        c = [min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]), max(c[1], c[3])]
-        inter = [max(box[0], c[0]), max(box[1], c[1]), min(box[2], c[2]), min(box[3], c[3])]
-        if inter[2] > inter[0] and inter[3] > inter[1]:
-            box = inter
-    return tuple(box)  # type: ignore[return-value]
 
 
 def _wrap_lines(lines: list[str], max_w: float) -> list[str]:

@@ -181,6 +181,167 @@ def _wrap_balanced(text: str, width: float, size: float, style: str) -> list[str
     return _wrap(text, hi, size, style)
 
 
+# --- the draft page ---------------------------------------------------------------------
+#: The text area and the two header columns: tên cơ quan (ô 2) on the left, Quốc hiệu and
+#: Tiêu ngữ (ô 1) on the right; the signature block is centred on the right column.
+_LEFT, _RIGHT = MARGIN_L, PAGE_W - MARGIN_R
+_WIDTH = _RIGHT - _LEFT
+_COL_L = (_LEFT, _LEFT + _WIDTH * 0.43)
+_COL_R = (_LEFT + _WIDTH * 0.40, _RIGHT)
+_CX_L, _CX_R = sum(_COL_L) / 2, sum(_COL_R) / 2
+_TOP = PAGE_H - MARGIN_T
+BODY_SIZE, BODY_LEADING, BODY_INDENT = 13.0, 18.0, 10 * MM   # ô 6: 13 pt, first line indented
+_QUOC_HIEU = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+_TIEU_NGU = "Độc lập - Tự do - Hạnh phúc"
+_RECIPIENTS = ("- Như trên;", "- Lưu: VT.")
+
+
+class _Draft:
+    """The document being written: its pages (the last one is being filled) sharing one
+    set of embedded fonts."""
+
+    def __init__(self):
+        from pyhanko.pdf_utils.writer import PdfFileWriter
+
+        self.writer = PdfFileWriter(stream_xrefs=False)
+        self.engines = _Engines(self.writer)
+        self.names = {s: _esc_font_name(i + 1) for i, s in enumerate(fonts.STYLES)}
+        self.pages: list[_Page] = []
+        self.new_page()
+
+    @property
+    def page(self) -> _Page:
+        return self.pages[-1]
+
+    @property
+    def page_index(self) -> int:
+        return len(self.pages) - 1
+
+    def new_page(self) -> float:
+        """Start a page; the first baseline below its top margin."""
+        self.pages.append(_Page(self.engines, self.names))
+        return _TOP - 12
+
+    def to_bytes(self) -> bytes:
+        from pyhanko.pdf_utils import generic
+        from pyhanko.pdf_utils.generic import pdf_name
+        from pyhanko.pdf_utils.writer import PageObject
+
+        w = self.writer
+        font_res = generic.DictionaryObject({
+            pdf_name(self.names[s]): e.as_resource() for s, e in self.engines.items()})
+        for p in self.pages:
+            stream = generic.StreamObject(stream_data=b"\n".join(p.ops))
+            stream.compress()
+            page_obj = PageObject(
+                contents=w.add_object(stream), media_box=[0, 0, PAGE_W, PAGE_H],
+                resources=generic.DictionaryObject({pdf_name("/Font"): font_res}))
+            w.insert_page(page_obj)
+        w.set_info(None)
+        out = io.BytesIO()
+        w.write(out)
+        return out.getvalue()
+
+
+def _org_heading(page: _Page, org_name: str, parent_org: str | None, y: float) -> float:
+    """ô 2: the parent body (regular) and the organisation (bold, underlined by a short
+    rule), upper case, centred on the left column. Returns the baseline below it."""
+    col_w = _COL_L[1] - _COL_L[0]
+    if parent_org:
+        for ln in _wrap_balanced(parent_org.upper(), col_w, 12, "regular"):
+            page.centred(_CX_L, y, ln, 12, "regular")
+            y -= 15
+    longest = 0.0
+    for ln in _wrap_balanced(org_name.upper(), col_w, 12, "bold"):
+        longest = max(longest, page.centred(_CX_L, y, ln, 12, "bold"))
+        y -= 15
+    page.line(_CX_L - longest / 6, y + 10, _CX_L + longest / 6, y + 10)
+    return y
+
+
+def _national_heading(page: _Page, y: float) -> float:
+    """ô 1: Quốc hiệu (bold, shrunk to the right column) and Tiêu ngữ (bold 13 pt, underlined
+    its whole width), centred on the right column. Returns the baseline below it."""
+    qh_size = 12.0
+    while fonts.text_width(_QUOC_HIEU, qh_size, "bold") > _COL_R[1] - _COL_R[0] and qh_size > 9:
+        qh_size -= 0.5
+    page.centred(_CX_R, y, _QUOC_HIEU, qh_size, "bold")
+    tw = page.centred(_CX_R, y - 15, _TIEU_NGU, 13, "bold")
+    page.line(_CX_R - tw / 2, y - 18.5, _CX_R + tw / 2, y - 18.5)
+    return y - 15 - 15
+
+
+def _number_and_date(page: _Page, y: float) -> tuple[Rect, Rect]:
+    """ô 3 ("Số: " and the empty number box) and ô 4 (the empty place-and-date box) on the
+    baseline ``y``: the boxes of the ``SoVB`` and ``NgayVB`` fields."""
+    so_label = "Số: "
+    so_w = fonts.text_width(so_label, NUMBER_SIZE, "regular")
+    so_x = _CX_L - 70
+    page.text(so_x, y, so_label, NUMBER_SIZE, "regular")
+    date = Rect(0, _COL_R[0] + 4, y - 5, _COL_R[1], y + 19.5)
+    number = Rect(0, so_x + so_w, y - 5, min(date.x1 - 4, so_x + so_w + 140), y + 19.5)
+    return number, date
+
+
+def _title(page: _Page, title: str, y: float) -> float:
+    """ô 5: tên loại and trích yếu, bold 14 pt, centred; each ``\\n`` starts a line."""
+    for ln in _nfc(title).split("\n"):
+        for part in _wrap(ln, _WIDTH, 14, "bold"):
+            page.centred(_LEFT + _WIDTH / 2, y, part, 14, "bold")
+            y -= 18
+    return y
+
+
+def _body(draft: _Draft, paragraphs: Sequence[str], y: float) -> float:
+    """ô 6: paragraphs wrapped to the text width, first lines indented, an empty string a
+    blank line; a line that would reach the bottom margin starts a new page."""
+    for para in paragraphs:
+        para = _nfc(para)
+        lines = (_wrap(para, _WIDTH, BODY_SIZE, "regular", BODY_INDENT) if para.strip()
+                 else [""])
+        for i, ln in enumerate(lines):
+            if y < MARGIN_B + BODY_LEADING:
+                y = draft.new_page()
+            draft.page.text(_LEFT + (BODY_INDENT if i == 0 else 0), y, ln, BODY_SIZE, "regular")
+            y -= BODY_LEADING
+        y -= 2
+    return y
+
+
+def _signature_block(draft: _Draft, signer_title: str, signer_name: str,
+                     recipients: Sequence[str], y: float) -> Rect:
+    """ô 9b (Nơi nhận) on the left; ô 7a (the signer's title), the signature box (ô 7c) and
+    ô 7b (the name) on the right, all on one page (a new one when it does not fit).
+    Returns the signature box."""
+    sig_lines = [s for s in _nfc(signer_title).upper().split("\n") if s.strip()]
+    block_h = 16 * len(sig_lines) + 8 + LEADER_H + 8 + 20 + 14 * 4
+    if y - block_h < MARGIN_B:
+        y = draft.new_page()
+    y -= 12
+    page = draft.page
+    page.text(_LEFT, y, "Nơi nhận:", 12, "bolditalic")
+    yy = y - 14
+    for r in recipients:
+        page.text(_LEFT, yy, r, 11, "regular")
+        yy -= 13
+    for ln in sig_lines:
+        page.centred(_CX_R, y, ln, 13, "bold")
+        y -= 16
+    y -= 4
+    leader = Rect(draft.page_index, _CX_R - LEADER_W / 2, y - LEADER_H, _CX_R + LEADER_W / 2, y)
+    page.centred(_CX_R, leader.y1 - 8 - 13, _nfc(signer_name), 13, "bold")
+    return leader
+
+
+def _seal_box(leader: Rect) -> Rect:
+    """The seal at actual size, centred on the signature box's height, its right edge at
+    one third of the box's width (Decree 30, Phụ lục I II.8.a)."""
+    seal_d = SEAL_MM * MM
+    seal_x2 = leader.x1 + leader.width / 3
+    cy = (leader.y1 + leader.y2) / 2
+    return Rect(leader.page, seal_x2 - seal_d, cy - seal_d / 2, seal_x2, cy + seal_d / 2)
+
+
 def make_draft_pdf(org_name: str, title: str, body_lines: Sequence[str], signer_title: str,
                    signer_name: str, *, recipients: Sequence[str] | None = None,
                    parent_org: str | None = None) -> tuple[bytes, Layout]:
@@ -196,127 +357,18 @@ def make_draft_pdf(org_name: str, title: str, body_lines: Sequence[str], signer_
     if not fonts.have_opentype():
         raise SigningError("Thiếu thư viện phông chữ để tạo văn bản PDF.",
                            "fontTools/uharfbuzz not installed (pyhanko[opentype])")
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.generic import pdf_name
-    from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
-
     org_name = _nfc(" ".join(org_name.split()))
-    recipients = list(recipients) if recipients is not None else ["- Như trên;", "- Lưu: VT."]
-    w = PdfFileWriter(stream_xrefs=False)
-    engines = _Engines(w)
-    names = {s: _esc_font_name(i + 1) for i, s in enumerate(fonts.STYLES)}
-
-    pages: list[_Page] = []
-
-    def new_page() -> _Page:
-        p = _Page(engines, names)
-        pages.append(p)
-        return p
-
-    page = new_page()
-    left, right = MARGIN_L, PAGE_W - MARGIN_R
-    width = right - left
-    col_l = (left, left + width * 0.43)
-    col_r = (left + width * 0.40, right)
-    cx_l, cx_r = sum(col_l) / 2, sum(col_r) / 2
-    top = PAGE_H - MARGIN_T
-
-    # ô 2 (tên cơ quan) and ô 1 (Quốc hiệu, Tiêu ngữ)
-    y = top - 12
-    yl = y
-    if parent_org:
-        for ln in _wrap_balanced(parent_org.upper(), col_l[1] - col_l[0], 12, "regular"):
-            page.centred(cx_l, yl, ln, 12, "regular")
-            yl -= 15
-    org_lines = _wrap_balanced(org_name.upper(), col_l[1] - col_l[0], 12, "bold")
-    longest = 0.0
-    for ln in org_lines:
-        longest = max(longest, page.centred(cx_l, yl, ln, 12, "bold"))
-        yl -= 15
-    page.line(cx_l - longest / 6, yl + 10, cx_l + longest / 6, yl + 10)
-    qh = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-    qh_size = 12.0
-    while fonts.text_width(qh, qh_size, "bold") > col_r[1] - col_r[0] and qh_size > 9:
-        qh_size -= 0.5
-    page.centred(cx_r, y, qh, qh_size, "bold")
-    tn = "Độc lập - Tự do - Hạnh phúc"
-    tw = page.centred(cx_r, y - 15, tn, 13, "bold")
-    page.line(cx_r - tw / 2, y - 18.5, cx_r + tw / 2, y - 18.5)
-    yr = y - 15 - 15
-
-    # ô 3 (Số) and ô 4 (địa danh, ngày): labels and empty field boxes
-    y = min(yl, yr) - 10
-    so_label = "Số: "
-    so_w = fonts.text_width(so_label, NUMBER_SIZE, "regular")
-    so_x = cx_l - 70
-    page.text(so_x, y, so_label, NUMBER_SIZE, "regular")
-    date = Rect(0, col_r[0] + 4, y - 5, col_r[1], y + 19.5)
-    number = Rect(0, so_x + so_w, y - 5, min(date.x1 - 4, so_x + so_w + 140), y + 19.5)
-
-    # ô 5 (tên loại, trích yếu)
-    y -= 38
-    for ln in _nfc(title).split("\n"):
-        for part in _wrap(ln, width, 14, "bold"):
-            page.centred(left + width / 2, y, part, 14, "bold")
-            y -= 18
-    y -= 10
-
-    # ô 6 (nội dung)
-    size, lead, indent = 13.0, 18.0, 10 * MM
-    page_idx = 0
-    for para in body_lines:
-        para = _nfc(para)
-        lines = _wrap(para, width, size, "regular", indent) if para.strip() else [""]
-        for i, ln in enumerate(lines):
-            if y < MARGIN_B + lead:
-                page = new_page()
-                page_idx += 1
-                y = top - 12
-            page.text(left + (indent if i == 0 else 0), y, ln, size, "regular")
-            y -= lead
-        y -= 2
-
-    # ô 9b (Nơi nhận) left, ô 7a/7c/7b right
-    sig_lines = [s for s in _nfc(signer_title).upper().split("\n") if s.strip()]
-    block_h = 16 * len(sig_lines) + 8 + LEADER_H + 8 + 20 + 14 * 4
-    if y - block_h < MARGIN_B:
-        page = new_page()
-        page_idx += 1
-        y = top - 12
-    y -= 12
-
-    page.text(left, y, "Nơi nhận:", 12, "bolditalic")
-    yy = y - 14
-    for r in recipients:
-        page.text(left, yy, r, 11, "regular")
-        yy -= 13
-    for ln in sig_lines:
-        page.centred(cx_r, y, ln, 13, "bold")
-        y -= 16
-    y -= 4
-    leader = Rect(page_idx, cx_r - LEADER_W / 2, y - LEADER_H, cx_r + LEADER_W / 2, y)
-    y = leader.y1 - 8 - 13
-    page.centred(cx_r, y, _nfc(signer_name), 13, "bold")
-
-    seal_d = SEAL_MM * MM
-    seal_x2 = leader.x1 + leader.width / 3
-    cy = (leader.y1 + leader.y2) / 2
-    seal = Rect(page_idx, seal_x2 - seal_d, cy - seal_d / 2, seal_x2, cy + seal_d / 2)
-
-    font_res = generic.DictionaryObject({
-        pdf_name(names[s]): e.as_resource() for s, e in engines.items()})
-    for p in pages:
-        stream = generic.StreamObject(stream_data=b"\n".join(p.ops))
-        stream.compress()
-        page_obj = PageObject(
-            contents=w.add_object(stream), media_box=[0, 0, PAGE_W, PAGE_H],
-            resources=generic.DictionaryObject({pdf_name("/Font"): font_res}))
-        w.insert_page(page_obj)
-    w.set_info(None)
-    out = io.BytesIO()
-    w.write(out)
-    return out.getvalue(), Layout(leader=leader, number=number, date=date, seal=seal,
-                                  org_name=org_name)
+    recipients = list(recipients) if recipients is not None else list(_RECIPIENTS)
+    draft = _Draft()
+    y = _TOP - 12
+    y = min(_org_heading(draft.page, org_name, parent_org, y),
+            _national_heading(draft.page, y)) - 10
+    number, date = _number_and_date(draft.page, y)
+    y = _title(draft.page, title, y - 38) - 10
+    y = _body(draft, body_lines, y)
+    leader = _signature_block(draft, signer_title, signer_name, recipients, y)
+    return draft.to_bytes(), Layout(leader=leader, number=number, date=date,
+                                    seal=_seal_box(leader), org_name=org_name)
 
 
 # --- fields -----------------------------------------------------------------------------

@@ -9,7 +9,10 @@
   at actual size (a 36 mm seal at 300 dpi is 425 px wide; place it in a 36 mm box).
 
 Both are drawn at 4x and downsampled (anti-aliasing) and are deterministic: the same
-arguments give the same PNG bytes (with the same Pillow build). Pillow is required.
+arguments give the same PNG bytes (with the same Pillow build and the same font). Pillow is
+required. The lettering (the given name in italic, the seal's name in bold) uses the fonts
+the documents use (:func:`signing.fonts.find_font`: Times New Roman, else Liberation
+Serif, ...).
 """
 from __future__ import annotations
 
@@ -17,13 +20,11 @@ import hashlib
 import io
 import math
 import random
-import shutil
-import subprocess
 import unicodedata
-from functools import lru_cache
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+
+from .fonts import find_font  # the one font finder (Times New Roman, Liberation Serif, ...)
 
 __all__ = ["SIGNATURE_BLUE", "SEAL_RED", "signature_png", "seal_png", "seal_size_px",
            "find_font"]
@@ -31,36 +32,6 @@ __all__ = ["SIGNATURE_BLUE", "SEAL_RED", "signature_png", "seal_png", "seal_size
 SIGNATURE_BLUE = (0x1F, 0x3A, 0x93)
 SEAL_RED = (0xD0, 0x10, 0x1B)
 _SS = 4  # supersampling factor
-
-_FONT_DIRS = ("/usr/share/fonts/truetype/noto", "/usr/share/fonts/truetype/dejavu",
-              "/usr/share/fonts/truetype/liberation2", "/usr/share/fonts/truetype/liberation")
-_FONT_FILES = {
-    "bold": ("NotoSans-Bold.ttf", "DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf"),
-    "italic": ("NotoSerif-Italic.ttf", "DejaVuSerif-Italic.ttf", "NotoSans-Italic.ttf",
-               "LiberationSerif-Italic.ttf", "DejaVuSans-Oblique.ttf"),
-    "regular": ("NotoSans-Regular.ttf", "DejaVuSans.ttf", "LiberationSans-Regular.ttf"),
-}
-
-
-@lru_cache(maxsize=None)
-def find_font(style: str = "regular") -> str | None:
-    """Path of a Vietnamese-capable TTF of the given style ("regular", "bold", "italic"):
-    Noto, then DejaVu, then Liberation, then whatever ``fc-match :lang=vi`` proposes."""
-    for name in _FONT_FILES.get(style, _FONT_FILES["regular"]):
-        for d in _FONT_DIRS:
-            p = Path(d) / name
-            if p.is_file():
-                return str(p)
-    if shutil.which("fc-match"):
-        pattern = ":lang=vi" + {"bold": ":bold", "italic": ":italic"}.get(style, "")
-        try:
-            out = subprocess.run(["fc-match", "-f", "%{file}", pattern], capture_output=True,
-                                 text=True, timeout=5).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            out = ""
-        if out.lower().endswith((".ttf", ".otf")) and Path(out).is_file():
-            return out
-    return None
 
 
 def _font(style: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

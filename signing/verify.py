@@ -64,40 +64,34 @@ JSON form (``Report.to_json()``)
     verdicts (``two_layers``, ``order``, ``unchanged_after_leader``, ``seal_placement``) are
     only given for a Decree 30 document: one with a ``SigLanhDao`` field or a personal
     signature (a separately signed attachment carries the organisation signature alone).
+    The rules are :mod:`signing.verdicts`, one registered function per code; the report
+    lists them in registration order: ``two_layers``, ``order``, ``unchanged_after_leader``,
+    ``leader_is_expected_person``, ``organisation_field_has_organisation_cert``, the
+    attachment and copy verdicts, ``trusted``, ``not_revoked``, ``intact``,
+    ``seal_placement``.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from . import document as doc
 from . import pki
 from .errors import SigningError
+from .pdfread import corrupt_pdf, open_pdf, page_box, quiet
+from .verdicts import MODIFICATION_VI, SEAL_OVERLAP_RANGE, SEPARATE_FIELDS, Verdict, judge
 
 __all__ = ["SignatureInfo", "EmptyField", "Verdict", "Report", "verify_pdf",
            "MODIFICATION_VI", "COVERAGE_VI", "SEAL_OVERLAP_RANGE"]
 
-#: pyHanko modification level -> plain Vietnamese.
-MODIFICATION_VI = {
-    "NONE": "không có thay đổi nào sau khi ký",
-    "LTA_UPDATES": "chỉ bổ sung dữ liệu kiểm tra dài hạn (dấu thời gian, thông tin thu hồi)",
-    "FORM_FILLING": "chỉ điền biểu mẫu (số, ngày) và ký tiếp vào trường chữ ký sau khi ký",
-    "ANNOTATIONS": "có thêm hoặc sửa chú thích (annotation) sau khi ký",
-    "OTHER": "nội dung văn bản đã bị thay đổi sau khi ký",
-}
 COVERAGE_VI = {
     "ENTIRE_FILE": "toàn bộ tệp",
     "ENTIRE_REVISION": "toàn bộ phiên bản tại thời điểm ký (tệp được bổ sung sau đó)",
     "CONTIGUOUS_BLOCK_FROM_START": "một phần liên tục từ đầu tệp",
     "UNCLEAR": "không rõ phạm vi",
 }
-#: Acceptable share of the leader box's width covered by the seal (about one third).
-SEAL_OVERLAP_RANGE = (0.2, 0.45)
-
-_QUIET_LOGGERS = ("pyhanko", "pyhanko_certvalidator", "fontTools")
+#: Old private names, still imported by signing.api: use signing.pdfread.
+_open, _quiet, _corrupt = open_pdf, quiet, corrupt_pdf
 
 
 @dataclass
@@ -142,14 +136,6 @@ class EmptyField:
 
 
 @dataclass
-class Verdict:
-    code: str
-    ok: bool
-    message: str
-    value: float | None = None
-
-
-@dataclass
 class Report:
     status: str
     document_kind: str = "other"
@@ -173,50 +159,6 @@ class Report:
 
 
 # --- reading -------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _quiet():
-    saved = []
-    for name in _QUIET_LOGGERS:
-        lg = logging.getLogger(name)
-        saved.append((lg, lg.level))
-        lg.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        for lg, level in saved:
-            lg.setLevel(level)
-
-
-def _open(data: bytes):
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise SigningError("Dữ liệu đầu vào không phải là tệp PDF.", "not bytes")
-    data = bytes(data)
-    if not data.strip():
-        raise SigningError("Tệp rỗng, không phải là tệp PDF.", "empty input")
-    if b"%PDF-" not in data[:1024]:
-        raise SigningError("Tệp không phải là tệp PDF (thiếu phần đầu %PDF-).",
-                           "no %PDF- header in the first 1024 bytes")
-    try:
-        r = PdfFileReader(io.BytesIO(data))
-    except Exception as exc:
-        raise _corrupt(exc) from exc
-    try:
-        encrypted = r.encrypted
-    except Exception as exc:
-        raise _corrupt(exc) from exc
-    if encrypted:
-        raise SigningError("Tệp PDF đã bị mã hóa (đặt mật khẩu): không kiểm tra được chữ ký "
-                           "số; hãy dùng bản không mã hóa.", "encrypted PDF")
-    return r
-
-
-def _corrupt(exc: BaseException) -> SigningError:
-    return SigningError("Tệp PDF bị cắt cụt hoặc bị hỏng, không đọc được cấu trúc tệp.",
-                        f"{type(exc).__name__}: {exc}")
-
-
 def _page_refs(r) -> list[tuple[int, int]]:
     """(idnum, generation) of every page, in page order."""
     from pyhanko.pdf_utils import generic
@@ -372,231 +314,6 @@ def _signature_info(r, pages, sig, ctx_source, people: dict[str, str]) -> tuple[
     return info, st
 
 
-# --- verdicts ---------------------------------------------------------------------------------
-def _seal_overlap(leader: list[float], seal: list[float]) -> float:
-    lw = leader[2] - leader[0]
-    if lw <= 0:
-        return 0.0
-    return max(0.0, min(leader[2], seal[2]) - max(leader[0], seal[0])) / lw
-
-
-def _name_of(s: SignatureInfo) -> str:
-    kind = {"personal": "chứng thư số cá nhân", "organisation": "chứng thư số cơ quan, tổ chức"}
-    return f"{kind.get(s.kind or '', 'chứng thư số')} của {s.who}"
-
-
-#: Field names of the organisation signature on a separate attachment and on an electronic
-#: copy (signing.attachments): one organisation signature alone makes such a file complete.
-_SEPARATE_FIELDS = {"SigPhuLuc": "attachment", "SigBanSao": "copy"}
-_SEPARATE_VI = {"attachment": "tệp đính kèm (phụ lục)", "copy": "bản sao điện tử"}
-
-
-def _separate_verdicts(fname: str, sig: SignatureInfo,
-                       page_box: tuple[float, float, float, float] | None = None) -> list[Verdict]:
-    """An attachment's or a copy's signature: organisation certificate, top right of page 1."""
-    what = _SEPARATE_VI[_SEPARATE_FIELDS[fname]]
-    code = _SEPARATE_FIELDS[fname]
-    out = []
-    if sig.kind == "organisation":
-        out.append(Verdict(f"{code}_organisation_cert", True,
-                           f"Chữ ký số trên {what} dùng chứng thư số của cơ quan, tổ chức "
-                           f"({sig.signer})."))
-    else:
-        out.append(Verdict(f"{code}_organisation_cert", False,
-                           f"Chữ ký số trên {what} lại dùng {_name_of(sig)}; phải dùng chứng "
-                           "thư số của cơ quan, tổ chức do văn thư quản lý."))
-    if sig.rect is None or sig.page is None:
-        out.append(Verdict(f"{code}_placement", False,
-                           f"Chữ ký số trên {what} không hiển thị (chữ ký ẩn); phải đặt ở góc "
-                           "trên, bên phải trang đầu."))
-    elif sig.page != 0:
-        out.append(Verdict(f"{code}_placement", False,
-                           f"Chữ ký số trên {what} nằm ở trang {sig.page + 1}; phải đặt ở góc "
-                           "trên, bên phải trang đầu."))
-    elif page_box is not None and not _top_right(sig.rect, page_box):
-        out.append(Verdict(f"{code}_placement", False,
-                           f"Chữ ký số trên {what} không nằm ở góc trên, bên phải trang đầu."))
-    else:
-        out.append(Verdict(f"{code}_placement", True,
-                           f"Chữ ký số trên {what} nằm ở góc trên, bên phải trang đầu."))
-    return out
-
-
-def _top_right(rect: list[float], box: tuple[float, float, float, float]) -> bool:
-    """The rectangle's centre lies in the right half and its top in the top fifth."""
-    x1, y1, x2, y2 = box
-    cx = (rect[0] + rect[2]) / 2
-    return cx > (x1 + x2) / 2 and rect[3] > y2 - (y2 - y1) / 5
-
-
-def _verdicts(sigs: list[SignatureInfo], empty: list[EmptyField], field_names: set[str],
-              people: dict[str, str], expected: str | None,
-              has_anchor: bool = True,
-              first_page: tuple[float, float, float, float] | None = None) -> list[Verdict]:
-    from pyhanko.sign.diff_analysis import ModificationLevel
-
-    out: list[Verdict] = []
-    by_field = {s.field: s for s in sigs}
-    leader = by_field.get(doc.LEADER_FIELD) or next(
-        (s for s in sigs if s.kind == "personal"), None)
-    org = by_field.get(doc.ORG_FIELD)
-    if org is None:
-        org = next((s for s in sigs if s.kind == "organisation" and s is not leader), None)
-    empty_names = {e.field for e in empty}
-    separate = {doc_field: by_field.get(doc_field) for doc_field in _SEPARATE_FIELDS}
-    decree30 = doc.LEADER_FIELD in field_names or any(
-        s.kind == "personal" for s in sigs if s.field not in _SEPARATE_FIELDS)
-    if decree30:
-        leader = by_field.get(doc.LEADER_FIELD) or next(
-            (s for s in sigs if s.kind == "personal" and s.field not in _SEPARATE_FIELDS), None)
-        if org is not None and org.field in _SEPARATE_FIELDS:
-            org = next((s for s in sigs if s.kind == "organisation" and s is not leader
-                        and s.field not in _SEPARATE_FIELDS), None)
-
-    if decree30:
-        has_personal = leader is not None and leader.kind == "personal"
-        has_org = any(s.kind == "organisation" for s in sigs
-                      if s is not leader and s.field not in _SEPARATE_FIELDS)
-        if has_personal and has_org:
-            out.append(Verdict("two_layers", True,
-                               "Đủ hai lớp chữ ký số: lãnh đạo (cá nhân) và cơ quan, tổ chức."))
-        elif not has_personal and leader is None:
-            out.append(Verdict("two_layers", False,
-                               "Thiếu chữ ký số của lãnh đạo (lớp thứ nhất, chứng thư số cá "
-                               "nhân)" + (" - trường SigLanhDao còn trống."
-                                          if doc.LEADER_FIELD in empty_names else ".")))
-        elif not has_personal:
-            out.append(Verdict("two_layers", False,
-                               "Lớp thứ nhất không phải chữ ký cá nhân của lãnh đạo: "
-                               f"{_name_of(leader)}."))
-        else:
-            where = (" (trường SigToChuc còn trống, chờ văn thư phát hành)"
-                     if doc.ORG_FIELD in empty_names else "")
-            out.append(Verdict("two_layers", False,
-                               "Văn bản mới có một lớp chữ ký (của lãnh đạo); còn thiếu chữ ký "
-                               f"số của cơ quan, tổ chức{where}."))
-
-        if leader is not None and org is not None:
-            if leader.revision is not None and org.revision is not None \
-                    and leader.revision < org.revision:
-                out.append(Verdict("order", True,
-                                   "Đúng thứ tự: lãnh đạo ký trước, cơ quan, tổ chức ký sau."))
-            else:
-                out.append(Verdict("order", False,
-                                   "Sai thứ tự ký: chữ ký số của cơ quan, tổ chức có trước chữ "
-                                   "ký của lãnh đạo; lãnh đạo phải ký trước, văn thư ký số của "
-                                   "cơ quan sau cùng khi phát hành."))
-
-        if leader is not None:
-            lvl = leader.modification_level
-            ok_lvl = lvl is not None and ModificationLevel[lvl] <= ModificationLevel.FORM_FILLING
-            if ok_lvl and leader.docmdp_ok:
-                out.append(Verdict("unchanged_after_leader", True,
-                                   "Sau khi lãnh đạo ký chỉ có điền số, ngày và chữ ký số của cơ "
-                                   "quan: nội dung không bị thay đổi."))
-            elif lvl is None:
-                out.append(Verdict("unchanged_after_leader", False,
-                                   "Không xác định được những gì thay đổi sau khi lãnh đạo ký vì "
-                                   "chữ ký của lãnh đạo đã hỏng."))
-            else:
-                out.append(Verdict("unchanged_after_leader", False,
-                                   "Văn bản đã bị sửa sau khi lãnh đạo ký "
-                                   f"({MODIFICATION_VI.get(lvl, lvl)}): chữ ký của lãnh đạo "
-                                   "không còn giá trị. Sau khi lãnh đạo ký chỉ được điền số, "
-                                   "ngày (điền biểu mẫu) và ký số của cơ quan."))
-
-    if expected:
-        exp = expected.lower().replace(":", "").strip()
-        first = leader or (sigs[0] if sigs else None)
-        if first is None:
-            out.append(Verdict("leader_is_expected_person", False,
-                               "Chưa có chữ ký của người được giao ký."))
-        elif first.fingerprint == exp:
-            out.append(Verdict("leader_is_expected_person", True,
-                               f"Chữ ký thứ nhất đúng của người được giao ký: {_name_of(first)}."))
-        else:
-            who = people.get(exp)
-            tail = f" (người được giao ký: {who})" if who else ""
-            out.append(Verdict("leader_is_expected_person", False,
-                               "Chữ ký thứ nhất không phải của người được giao ký: "
-                               f"{_name_of(first)}{tail}."))
-
-    org_field = by_field.get(doc.ORG_FIELD)
-    if org_field is not None:
-        if org_field.kind == "organisation":
-            out.append(Verdict("organisation_field_has_organisation_cert", True,
-                               "Trường chữ ký của cơ quan dùng chứng thư số của cơ quan, tổ "
-                               f"chức ({org_field.signer})."))
-        else:
-            out.append(Verdict("organisation_field_has_organisation_cert", False,
-                               "Trường chữ ký của cơ quan (SigToChuc) lại được ký bằng "
-                               f"{_name_of(org_field)}; phải dùng chứng thư số của cơ quan, "
-                               "tổ chức do văn thư quản lý."))
-
-    for fname, sig in separate.items():
-        if sig is not None:
-            out.extend(_separate_verdicts(fname, sig, first_page))
-
-    untrusted = [s for s in sigs if not s.trusted and not s.revoked]
-    if not untrusted:
-        out.append(Verdict("trusted", True,
-                           "Mọi chứng thư số đều do CA tin cậy cấp (chuỗi đến chứng thư gốc)."))
-    else:
-        parts = []
-        for s in untrusted:
-            if s.error or not s.valid:
-                why = "không kiểm tra được"
-            elif not has_anchor:
-                why = "chưa đối chiếu được (không có chứng thư gốc tin cậy nào được cung cấp)"
-            else:
-                why = f"do “{s.issuer or 'CA không rõ'}” cấp - CA không được tin cậy"
-            parts.append(f"{s.field}: {_name_of(s)} {why}")
-        out.append(Verdict("trusted", False,
-                           "Chứng thư số không được tin cậy (không chuỗi đến chứng thư gốc "
-                           "tin cậy): " + "; ".join(parts) + "."))
-
-    revoked = [s for s in sigs if s.revoked]
-    if not revoked:
-        out.append(Verdict("not_revoked", True,
-                           "Không chứng thư số nào bị thu hồi (theo danh sách thu hồi đã có)."))
-    else:
-        out.append(Verdict("not_revoked", False,
-                           "Chứng thư số đã bị thu hồi: " + "; ".join(
-                               f"{s.field}: {_name_of(s)}" for s in revoked)
-                           + ". Chữ ký bằng chứng thư số bị thu hồi không có giá trị."))
-
-    broken = [s for s in sigs if not s.intact or not s.valid]
-    if not broken:
-        out.append(Verdict("intact", True, "Mọi chữ ký đều toàn vẹn: nội dung đã ký không bị "
-                                           "sửa."))
-    else:
-        out.append(Verdict("intact", False,
-                           "Chữ ký không còn toàn vẹn (tệp bị sửa, dù chỉ một byte, trong phần "
-                           "đã ký): " + ", ".join(f"{s.field} ({s.who})" for s in broken) + "."))
-
-    if decree30 and leader is not None and org is not None:
-        if leader.rect is None or org.rect is None or leader.page != org.page:
-            out.append(Verdict("seal_placement", False,
-                               "Không xác định được vị trí dấu so với chữ ký của lãnh đạo "
-                               "(chữ ký ẩn hoặc khác trang).", 0.0))
-        else:
-            ratio = round(_seal_overlap(leader.rect, org.rect), 3)
-            lo, hi = SEAL_OVERLAP_RANGE
-            left = org.rect[0] < leader.rect[0]
-            vert = org.rect[1] < leader.rect[3] and leader.rect[1] < org.rect[3]
-            pct = f"{ratio * 100:.0f}%"
-            if left and vert and lo <= ratio <= hi:
-                out.append(Verdict("seal_placement", True,
-                                   f"Dấu trùm lên khoảng 1/3 chữ ký của lãnh đạo về phía bên trái "
-                                   f"({pct} bề rộng).", ratio))
-            else:
-                where = "" if left and vert else ", không nằm về phía bên trái chữ ký"
-                out.append(Verdict("seal_placement", False,
-                                   f"Dấu trùm lên {pct} bề rộng chữ ký của lãnh đạo{where}; "
-                                   "phải trùm khoảng 1/3 chữ ký về phía bên trái.", ratio))
-    return out
-
-
 # --- entry point --------------------------------------------------------------------------
 def verify_pdf(data: bytes, *, validation_context: Any | Callable[[], Any] | None = None,
                people: dict[str, str] | None = None,
@@ -617,14 +334,14 @@ def _verify_pdf(data: bytes, *, validation_context, people, expected_leader_fing
     from pyhanko.sign import fields as pf
 
     people = {k.lower().replace(":", ""): v for k, v in (people or {}).items()}
-    with _quiet():
-        r = _open(data)
+    with quiet():
+        r = open_pdf(data)
         try:
             pages = _page_refs(r)
             all_fields = list(pf.enumerate_sig_fields(r, filled_status=None))
             sigs = list(r.embedded_signatures)
         except Exception as exc:
-            raise _corrupt(exc) from exc
+            raise corrupt_pdf(exc) from exc
         if not all_fields and not sigs:
             raise SigningError("Tệp PDF không có trường chữ ký số nào: văn bản chưa được ký số.",
                                "no signature fields")
@@ -635,12 +352,10 @@ def _verify_pdf(data: bytes, *, validation_context, people, expected_leader_fing
             except SigningError:
                 raise
             except Exception as exc:  # unreadable signature dictionary / certificate
-                raise _corrupt(exc) from exc
+                raise corrupt_pdf(exc) from exc
             infos.append(info)
         first_page = None
         try:
-            from .attachments import page_box
-
             first_page = page_box(r, 0)
         except Exception:
             first_page = None
@@ -652,9 +367,8 @@ def _verify_pdf(data: bytes, *, validation_context, people, expected_leader_fing
                 except Exception:
                     rect, page = None, None
                 empty.append(EmptyField(str(name), page, rect))
-    verdicts = _verdicts(infos, empty, {n for n, *_ in all_fields}, people,
-                         expected_leader_fingerprint, validation_context is not None,
-                         first_page)
+    verdicts = judge(infos, empty, {n for n, *_ in all_fields}, people,
+                     expected_leader_fingerprint, validation_context is not None, first_page)
     failed = [v for v in verdicts if not v.ok]
     sigs_ok = all(s.ok for s in infos)
     if sigs_ok and not failed and not empty:
@@ -671,7 +385,7 @@ def _document_kind(sigs: list[SignatureInfo], empty: list[EmptyField]) -> str:
     names = {s.field for s in sigs} | {e.field for e in empty}
     if doc.LEADER_FIELD in names or doc.ORG_FIELD in names:
         return "decree30"
-    for fname, kind in _SEPARATE_FIELDS.items():
+    for fname, kind in SEPARATE_FIELDS.items():
         if fname in names:
             return kind
     return "other"

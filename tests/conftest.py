@@ -54,6 +54,30 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+_WORKER_DBS: dict[str, str] = {}
+
+
+def _postgres_url() -> str:
+    """The throwaway PostgreSQL's database of this test process: with pytest-xdist each
+    worker gets its own database (``sandbox_test_gw0``, …), created on first use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return PG_URL
+    if worker not in _WORKER_DBS:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        url = make_url(PG_URL)
+        name = f"{url.database}_{worker}"
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        _WORKER_DBS[worker] = url.set(database=name).render_as_string(hide_password=False)
+    return _WORKER_DBS[worker]
+
+
 def _database_url(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'sandbox.db'}"
@@ -61,8 +85,9 @@ def _database_url(kind: str, tmp_path: Path) -> str:
         if os.environ.get("CI"):  # make test starts it: in CI its absence is a failure
             pytest.fail("PostgreSQL was not started (SANDBOX_TEST_POSTGRES_URL is not set)")
         pytest.skip("PostgreSQL not started (run through `make test`, which sets SANDBOX_TEST_POSTGRES_URL)")
-    _reset_postgres(PG_URL)
-    return PG_URL
+    url = _postgres_url()
+    _reset_postgres(url)
+    return url
 
 
 def open_runtime(tmp_path: Path, kind: str = "sqlite") -> Runtime:

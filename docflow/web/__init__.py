@@ -5,12 +5,14 @@ signing dialog's certificate chooser), forwarding to the clerk, the clerk's numb
 release, the tracking page and the drafting form.
 
 Every read and write goes through :mod:`docflow.api` with the session's sandbox and the
-logged-in person's address, so the UI sees and does exactly what the API allows."""
-from flask import Blueprint
+logged-in person's address, so the UI sees and does exactly what the API allows.
 
-bp = Blueprint("docflow", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
+The blueprint is made in :mod:`.blueprint`; the view modules, one per noun like the package
+(:mod:`.reads`: lists, search, tracking; :mod:`.incoming`; :mod:`.outgoing`; :mod:`.clerk`;
+:mod:`.files`: PDFs, previews, attachments and uploads, one view for both kinds of
+document), register their routes on it when imported here.
+"""
+from . import clerk, files, incoming, outgoing, reads  # noqa: F401  (register the routes)
+from .blueprint import bp
 
-from . import views  # noqa: E402,F401  (register the routes)
-
-__all__ = ["bp", "views"]
+__all__ = ["bp"]

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sandbox.kernel import vnformat
 from sandbox.kernel.errors import NotFound
 
 from .models import Candidate, Contest, ContestPart, ContestUnit, PartScore
@@ -26,12 +27,7 @@ FAIL_LABEL = "Không đạt yêu cầu"
 
 
 # --- Vietnamese numbers (the report's style: 13,43%; 20%; 02 bài) ----------------------------
-def vn_num(x: float | int) -> str:
-    """A score: decimal comma, at most two decimals, no trailing zeros (``7,5``, ``100``)."""
-    x = round(float(x), 2)
-    if x.is_integer():
-        return str(int(x))
-    return f"{x:.2f}".rstrip("0").replace(".", ",")
+vn_num = vnformat.score  # a score: ``7,5``, ``100``
 
 
 def vn_percent(x: float) -> str:
@@ -315,95 +311,123 @@ def _compute(contest, rules, parts, units, cands, scores) -> ContestResults:
     max_total = round(sum(p.points for p in parts), 2)
     unit_by_id = {u.id: u for u in units}
     warnings: list[str] = []
-    results: list[CandidateResult] = []
-    for c in cands:
-        unit = unit_by_id[c.unit_id]
-        prs = []
-        for p in parts:
-            ps = scores.get((c.id, p.id))
-            prs.append(PartResult(p.id, p.name, p.kind, p.points, None if ps is None else round(ps.points, 2),
-                                  "" if ps is None else ps.source, None if ps is None else ps.report))
-        r = CandidateResult(c.id, c.number, c.full_name, c.title, unit.id, unit.name, unit.tier, prs,
-                            absent=c.attendance == "absent", absence_reason=c.absence_reason or "",
-                            backup_reason=c.backup_reason or "", scenario_id=c.scenario_id or "", max=max_total)
-        r.grader_errors = [[p.name, cid, why] for p in prs for cid, why in grader_errors(p.report)]
-        if r.grader_errors:
-            warnings.append(not_final_warning(r))
-        if not r.absent:
-            missing = [p.name for p in prs if p.points is None]
-            if missing and len(missing) == len(prs):
-                warnings.append(f"Thí sinh {c.number} ({c.full_name}) chưa có điểm phần nào.")
-            elif missing:
-                warnings.append(f"Thí sinh {c.number} ({c.full_name}) chưa có điểm phần {', '.join(missing)}.")
-            r.total = round(sum(p.points or 0 for p in prs), 2)
-            r.percent = round(r.total * 100 / max_total, 4) if max_total else 0.0
-            zero = [p for p in prs if not p.points]
-            if rules["zero_part_fails"] and zero:
-                r.failed = True
-                r.fail_reason = "; ".join(("không có điểm phần thi " if p.points is None else "phần thi ")
-                                          + p.name.lower() + ("" if p.points is None else " đạt 0 điểm")
-                                          for p in zero)
-                r.band = len(bands)
-            else:
-                r.band = _band_of(round(r.percent, 2), bands)
-                if r.band == len(bands):
-                    r.failed = True
-                    r.fail_reason = f"dưới {vn_num(bands[-1][1] * max_total / 100)} điểm"
-            r.band_label = FAIL_LABEL if r.band == len(bands) else bands[r.band][0]
-            r.commendable = not r.failed and r.percent + 1e-9 >= rules["commendation_min_ratio"] * 100
-        results.append(r)
+    results = [_candidate_result(c, unit_by_id[c.unit_id], parts, scores, rules, max_total, warnings) for c in cands]
     present = [r for r in results if not r.absent]
     for r, rank in zip(present, _competition_ranks([r.total for r in present])):
         r.rank = rank
+    unit_results = _unit_results(units, results, rules, max_total)
+    award_groups = [_award_group(key, spec, unit_results, rules) for key, spec in rules["awards"].items()]
+    tier_results = _tier_results(units, results, unit_results, bands, unit_bands)
+    return ContestResults(contest.id, contest.code, contest.name, contest.year, rules,
+                          [{"id": p.id, "name": p.name, "kind": p.kind, "points": p.points} for p in parts],
+                          max_total, bands, unit_bands, results, unit_results, tier_results, award_groups, warnings)
 
-    # units
+
+# --- one candidate -------------------------------------------------------------------------------
+def _candidate_result(c, unit, parts, scores, rules, max_total: float, warnings: list[str]) -> CandidateResult:
+    """The candidate's parts and, when present, total, band and "điểm liệt"; what is missing
+    or not final is added to ``warnings``."""
+    prs = []
+    for p in parts:
+        ps = scores.get((c.id, p.id))
+        prs.append(PartResult(p.id, p.name, p.kind, p.points, None if ps is None else round(ps.points, 2),
+                              "" if ps is None else ps.source, None if ps is None else ps.report))
+    r = CandidateResult(c.id, c.number, c.full_name, c.title, unit.id, unit.name, unit.tier, prs,
+                        absent=c.attendance == "absent", absence_reason=c.absence_reason or "",
+                        backup_reason=c.backup_reason or "", scenario_id=c.scenario_id or "", max=max_total)
+    r.grader_errors = [[p.name, cid, why] for p in prs for cid, why in grader_errors(p.report)]
+    if r.grader_errors:
+        warnings.append(not_final_warning(r))
+    if not r.absent:
+        missing = [p.name for p in prs if p.points is None]
+        if missing and len(missing) == len(prs):
+            warnings.append(f"Thí sinh {c.number} ({c.full_name}) chưa có điểm phần nào.")
+        elif missing:
+            warnings.append(f"Thí sinh {c.number} ({c.full_name}) chưa có điểm phần {', '.join(missing)}.")
+        _score(r, rules, max_total)
+    return r
+
+
+def _score(r: CandidateResult, rules: dict, max_total: float) -> None:
+    """A present candidate's total, percent, band (or failure, and why) and commendation."""
+    bands = rules["bands"]
+    prs = r.parts
+    r.total = round(sum(p.points or 0 for p in prs), 2)
+    r.percent = round(r.total * 100 / max_total, 4) if max_total else 0.0
+    zero = [p for p in prs if not p.points]
+    if rules["zero_part_fails"] and zero:
+        r.failed = True
+        r.fail_reason = "; ".join(("không có điểm phần thi " if p.points is None else "phần thi ")
+                                  + p.name.lower() + ("" if p.points is None else " đạt 0 điểm")
+                                  for p in zero)
+        r.band = len(bands)
+    else:
+        r.band = _band_of(round(r.percent, 2), bands)
+        if r.band == len(bands):
+            r.failed = True
+            r.fail_reason = f"dưới {vn_num(bands[-1][1] * max_total / 100)} điểm"
+    r.band_label = FAIL_LABEL if r.band == len(bands) else bands[r.band][0]
+    r.commendable = not r.failed and r.percent + 1e-9 >= rules["commendation_min_ratio"] * 100
+
+
+# --- units ---------------------------------------------------------------------------------------
+def _unit_results(units, results: list[CandidateResult], rules: dict, max_total: float) -> list[UnitResult]:
     by_unit: dict[int, list[CandidateResult]] = {}
     for r in results:
         by_unit.setdefault(r.unit_id, []).append(r)
-    unit_results: list[UnitResult] = []
-    for u in units:
-        rs = by_unit.get(u.id, [])
-        pres = [r for r in rs if not r.absent]
-        ur = UnitResult(u.id, u.name, u.tier, _group_of(u.tier, rules["awards"]), len(rs), len(pres),
-                        len(rs) - len(pres))
-        values = [r.total for r in pres] + ([0.0] * ur.absent if rules["absent_counts_as_zero"] else [])
-        if values:
-            ur.score = round(statistics.fmean(values) if rules["unit_score"] == "mean" else statistics.median(values), 2)
-            ur.percent = round(ur.score * 100 / max_total, 4) if max_total else 0.0
-            ur.band = _band_of(round(ur.percent, 2), unit_bands)
-            ur.band_label = (unit_bands[ur.band][0] if ur.band < len(unit_bands)
-                             else f"<{vn_num(unit_bands[-1][1])}")
-        if ur.score is None:
-            ur.exclusion_reason = "không có thí sinh dự thi"
-        elif ur.group is None:
-            ur.exclusion_reason = "cấp của đơn vị không thuộc nhóm giải nào"
-        elif ur.absent and rules["exclude_units_with_absentees"]:
-            ur.exclusion_reason = f"có {vn_count(ur.absent)} thí sinh vắng mặt"
-        else:
-            ur.eligible = True
-        unit_results.append(ur)
+    return [_unit_result(u, by_unit.get(u.id, []), rules, max_total) for u in units]
 
-    # ranks and awards per group
-    award_groups: list[AwardGroup] = []
-    for key, spec in rules["awards"].items():
-        members = [u for u in unit_results if u.group == key and u.score is not None]
-        for u, rank in zip(members, _competition_ranks([u.score for u in members])):
-            u.rank = rank
-        eligible = sorted([u for u in members if u.eligible], key=lambda u: (-u.score, u.name))
-        counts = {lv: int(spec.get(lv, 0)) for lv in LEVELS}
-        winners, notes, given = assign_awards(eligible, counts, rules["ties"])
-        lowest = min((w["score"] for w in winners), default=None)
-        for u in sorted(members, key=lambda u: (-u.score, u.name)):
-            if not u.eligible and (lowest is None or u.score >= lowest):
-                notes.append(f"{u.name} ({vn_num(u.score)} điểm) {u.exclusion_reason} nên không được xét giải "
-                             "tập thể.")
-        award_groups.append(AwardGroup(key, spec.get("label") or GROUP_VI.get(key, key), list(spec["tiers"]),
-                                       counts, winners, notes, given))
 
-    # tiers
-    tier_results = []
+def _unit_result(u, rs: list[CandidateResult], rules: dict, max_total: float) -> UnitResult:
+    """The unit's collective score (mean or median of its candidates', absentees as zero when
+    the rules say so), its band, and whether it may receive an award (and if not, why)."""
+    unit_bands = rules["unit_bands"]
+    pres = [r for r in rs if not r.absent]
+    ur = UnitResult(u.id, u.name, u.tier, _group_of(u.tier, rules["awards"]), len(rs), len(pres),
+                    len(rs) - len(pres))
+    values = [r.total for r in pres] + ([0.0] * ur.absent if rules["absent_counts_as_zero"] else [])
+    if values:
+        ur.score = round(statistics.fmean(values) if rules["unit_score"] == "mean" else statistics.median(values), 2)
+        ur.percent = round(ur.score * 100 / max_total, 4) if max_total else 0.0
+        ur.band = _band_of(round(ur.percent, 2), unit_bands)
+        ur.band_label = (unit_bands[ur.band][0] if ur.band < len(unit_bands)
+                         else f"<{vn_num(unit_bands[-1][1])}")
+    if ur.score is None:
+        ur.exclusion_reason = "không có thí sinh dự thi"
+    elif ur.group is None:
+        ur.exclusion_reason = "cấp của đơn vị không thuộc nhóm giải nào"
+    elif ur.absent and rules["exclude_units_with_absentees"]:
+        ur.exclusion_reason = f"có {vn_count(ur.absent)} thí sinh vắng mặt"
+    else:
+        ur.eligible = True
+    return ur
+
+
+def _award_group(key: str, spec: dict, unit_results: list[UnitResult], rules: dict) -> AwardGroup:
+    """One award group: its units ranked (sets ``rank``), the awards given to the eligible
+    ones (sets ``award``), and a note for each excluded unit that scored as well as a winner."""
+    members = [u for u in unit_results if u.group == key and u.score is not None]
+    for u, rank in zip(members, _competition_ranks([u.score for u in members])):
+        u.rank = rank
+    eligible = sorted([u for u in members if u.eligible], key=lambda u: (-u.score, u.name))
+    counts = {lv: int(spec.get(lv, 0)) for lv in LEVELS}
+    winners, notes, given = assign_awards(eligible, counts, rules["ties"])
+    lowest = min((w["score"] for w in winners), default=None)
+    for u in sorted(members, key=lambda u: (-u.score, u.name)):
+        if not u.eligible and (lowest is None or u.score >= lowest):
+            notes.append(f"{u.name} ({vn_num(u.score)} điểm) {u.exclusion_reason} nên không được xét giải "
+                         "tập thể.")
+    return AwardGroup(key, spec.get("label") or GROUP_VI.get(key, key), list(spec["tiers"]),
+                      counts, winners, notes, given)
+
+
+# --- tiers ---------------------------------------------------------------------------------------
+def _tier_results(units, results: list[CandidateResult], unit_results: list[UnitResult], bands: list,
+                  unit_bands: list) -> list[TierResult]:
+    """Per tier (the known ones in their order, then any other): candidates and units per band."""
     tiers_seen = [t for t in TIER_ORDER if any(u.tier == t for u in units)]
     tiers_seen += sorted({u.tier for u in units} - set(tiers_seen))
+    tier_results = []
     for t in tiers_seen:
         rs = [r for r in results if r.tier == t]
         pres = [r for r in rs if not r.absent]
@@ -416,10 +440,7 @@ def _compute(contest, rules, parts, units, cands, scores) -> ContestResults:
             ucounts[u.band] += 1
         tier_results.append(TierResult(t, TIER_VI.get(t, t), len(rs), len(pres), len(rs) - len(pres), counts,
                                        len(scored_units), ucounts))
-
-    return ContestResults(contest.id, contest.code, contest.name, contest.year, rules,
-                          [{"id": p.id, "name": p.name, "kind": p.kind, "points": p.points} for p in parts],
-                          max_total, bands, unit_bands, results, unit_results, tier_results, award_groups, warnings)
+    return tier_results
 
 
 def results_for(runtime, contest_code: str) -> ContestResults:

@@ -11,6 +11,7 @@ import copy
 import json
 from typing import Any
 
+from sandbox.kernel import vnformat
 from sandbox.kernel.errors import SandboxError
 
 #: the defaults follow the 2023 results report (seed 000) and the 2024 plan (seed 002)
@@ -179,8 +180,7 @@ def apply_rule_option(stored: dict | None, text: str) -> dict:
 
 # --- plain Vietnamese -----------------------------------------------------------------------
 def _pts(percent: float, max_total: float) -> str:
-    from .results import vn_num
-    return vn_num(percent * max_total / 100)
+    return vnformat.score(percent * max_total / 100)
 
 
 def band_phrase(low: float, high: float | None, max_total: float, *, top_open: bool = False) -> str:
@@ -199,7 +199,7 @@ def _join(items: list[str]) -> str:
 def describe_rules(stored: dict | None, max_total: float = 100, parts: list[tuple[str, float]] | None = None
                    ) -> list[str]:
     """The rules as sentences for the contest page and the report (one rule a line)."""
-    from .results import vn_num
+    vn_num = vnformat.score
     r = effective_rules(stored)
     lines: list[str] = []
     if parts:

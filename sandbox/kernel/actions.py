@@ -43,6 +43,12 @@ records a short digest of every section after each action (``Action.state_parts`
 digest over them (``Action.state_digest``, covered by the chain), so a replay can name the
 first step after which the world differs, and which part of it. The kernel imports no package:
 they register themselves when imported.
+
+Reactions. A package above may register a function to run right after the handler of an
+action (:func:`on_action`), in the same transaction and before the entry is logged: an NPC
+answering the candidate's mail. What it changes belongs to that action's entry (its state
+digest, its created rows), so a replay, which re-applies the action, runs it again; what it
+returns is merged into the action's result. If it raises, nothing of the action is applied.
 """
 from __future__ import annotations
 
@@ -546,6 +552,25 @@ def describe_part(part: str) -> str:
     return c.describe(section) if c else part
 
 
+# --- reactions ----------------------------------------------------------------------------
+Reaction = Callable[["ActionContext", str, dict, dict], Mapping[str, Any] | None]
+#: action name → reactions run after its handler (registered by higher packages, never imported here)
+REACTIONS: dict[str, list[Reaction]] = {}
+
+
+def on_action(name: str) -> Callable[[Reaction], Reaction]:
+    """Register ``fn(ctx, name, args, result) -> dict | None`` to run after the handler of
+    action ``name``, inside its transaction (see "Reactions" above). ``args`` and ``result``
+    are the action's (JSON, read-only); the dict returned is merged into the result."""
+    def register(fn: Reaction) -> Reaction:
+        fns = REACTIONS.setdefault(name, [])
+        if fn not in fns:
+            fns.append(fn)
+        return fn
+
+    return register
+
+
 @dataclass
 class ActionContext:
     """What a handler gets: the open write session, the locked sandbox, who acts, when."""
@@ -646,6 +671,10 @@ class Dispatcher:
             try:
                 # Stored as JSON: digest what a reader will get back (tuples become lists, keys strings).
                 result = json.loads(canonical(handler(ctx, **args) or {}))
+                for react in REACTIONS.get(name, ()):
+                    extra = react(ctx, name, args, result)
+                    if extra:
+                        result = json.loads(canonical({**result, **extra}))
                 session.flush()
             finally:
                 _WRITES.set(None)

@@ -11,6 +11,14 @@ def number(value: float | int, decimals: int = 0) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def score(x: float | int) -> str:
+    """A score: decimal comma, at most two decimals, no trailing zeros (``7,5``, ``100``)."""
+    x = round(float(x), 2)
+    if x.is_integer():
+        return str(int(x))
+    return f"{x:.2f}".rstrip("0").replace(".", ",")
+
+
 def percent(value: float, decimals: int = 2) -> str:
     return number(value, decimals) + "%"
 

@@ -156,7 +156,7 @@ def _step_page(name: str, here, rows, at: int, inst, replay_id: int):
         if acc is not None:
             with mail_api.open_view(rt.db, acc) as view:
                 sent = view.sent(rt.blobs)
-    from signing.web.views import STATUS_VI
+    from signing.web import STATUS_VI
     return render_template("timeline/step.html", name=name, row=here, prev=rows[at - 1] if at else None,
                            next=rows[at + 1] if at + 1 < len(rows) else None, drafts=drafts, sent=sent,
                            status_vi=STATUS_VI, replay_id=replay_id)

@@ -10,16 +10,18 @@ Reusable pieces for other blueprints (docflow's "Ký duyệt"):
   to ``action``; ``signing_report(report)`` renders a :class:`signing.verify.Report`.
 * :func:`dialog_context` gives the ``certs`` list for the logged-in person;
   :func:`signing.api.sign_with_token` does the signing.
+* :data:`STATUS_VI`: a report's ``status`` (``valid``, ``incomplete``, ``invalid``) in
+  Vietnamese, as the dialog shows it.
+
+The blueprint ``bp`` is :mod:`signing.web.blueprint`'s; :mod:`signing.web.views` adds the
+routes to it.
 
 Which role a person has (``"clerk"`` unlocks the organisation's token) is asked of
 ``app.config["SIGNING_ROLE_RESOLVER"]`` (``callable(runtime, sandbox_id, address) -> str |
 None``) when set; by default a person who holds a token requiring the clerk role is a clerk.
 """
-from flask import Blueprint
+from . import views  # registers the routes on bp
+from .blueprint import bp
+from .views import STATUS_VI, dialog_context, person_role
 
-bp = Blueprint("signing", __name__, template_folder="templates")
-
-from . import views  # noqa: E402  (register the routes)
-from .views import dialog_context, person_role  # noqa: E402
-
-__all__ = ["bp", "views", "dialog_context", "person_role"]
+__all__ = ["bp", "views", "dialog_context", "person_role", "STATUS_VI"]

@@ -12,7 +12,7 @@ from sandbox.kernel.webkit import current_runtime, login_required
 
 from .. import api
 from ..models import SigningToken
-from . import bp
+from .blueprint import bp
 
 _BLOB = re.compile(r"[0-9a-f]{64}")
 STATUS_VI = {

@@ -2,9 +2,13 @@
 an untouched sandbox scores 0. One short golden function per drill."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from docflow import api as docflow_api
+from mailserver import api as mail_api
+from mailserver import mime
 from scenarios.library import LIBRARY, load
 
 from .harness import Candidate, lost
@@ -83,6 +87,27 @@ def giao_chuyen_vien(c: Candidate):
                         {"person_id": ids[p["support"]], "role": "ph", "deadline": d}])
 
 
+def received(c: Candidate, pid: str) -> tuple[str, str, list[tuple[str, bytes]]]:
+    """(subject, text, files) of the newest mail from ``pid`` in the candidate's INBOX."""
+    with mail_api.open_view(c.rt.db, c.account) as view:
+        items, _ = view.items(view.special(None), limit=100)
+        item, data = next((i, d) for i, d in items if d.from_address == c.email(pid))
+        raw = view.raw(data, c.rt.blobs)
+        parts = mime.body_parts(raw, data.structure)
+        files = [(a["filename"], mime.part_payload(raw, data.structure, a["part"])) for a in parts["attachments"]]
+        return data.subject, parts["text"], files
+
+
+def xin_tai_lieu(c: Candidate):
+    c.send([c.email("tp_tcdt")], "Xin số liệu giải ngân vốn đầu tư công",
+           "Đề nghị chị gửi bảng tổng hợp giải ngân vốn đầu tư công đến hết tháng 4 và cho biết tỷ lệ giải ngân.\n")
+    subject, text, files = received(c, "tp_tcdt")   # the colleague's answer (npc: auto_reply)
+    rate = re.search(r"đạt (\d+,\d+%)", text).group(1)
+    c.send([c.v["nguoi_nhan"]["email"]], f"Fwd: {subject}",
+           f"Kính gửi anh, tỷ lệ giải ngân vốn đầu tư công đến hết tháng 4 đạt {rate}.\n\n"
+           f"---------- Thư chuyển tiếp ----------\n{text}", attachments=files)
+
+
 DRILLS = {
     "luyen-tra-loi-tat-ca": tra_loi_tat_ca,
     "luyen-chuyen-hai-don-vi": chuyen_hai_don_vi,
@@ -95,6 +120,7 @@ DRILLS = {
     "luyen-chuyen-tiep-thu": chuyen_tiep_thu,
     "luyen-bao-cao-tinh-hinh": bao_cao_tinh_hinh,
     "luyen-giao-chuyen-vien": giao_chuyen_vien,
+    "luyen-xin-tai-lieu": xin_tai_lieu,
 }
 
 

@@ -290,3 +290,21 @@ def test_encrypted_pdf_by_qpdf(w, tmp_path, user_pw):
     with pytest.raises(SigningError) as exc:
         verify_pdf(dst.read_bytes())
     assert "mã hóa" in _one_line(exc)
+
+
+def test_the_verdicts_are_registered_rules_in_report_order(w):
+    from signing import verdicts
+
+    assert list(verdicts.VERDICTS) == [
+        "two_layers", "order", "unchanged_after_leader", "leader_is_expected_person",
+        "organisation_field_has_organisation_cert", "attachment_organisation_cert",
+        "attachment_placement", "copy_organisation_cert", "copy_placement", "trusted",
+        "not_revoked", "intact", "seal_placement"]
+    with pytest.raises(RuntimeError, match="registered twice"):
+        verdicts.verdict("intact")(lambda facts: None)
+    # a report lists its verdicts in that order (those that can be judged)
+    codes = [v.code for v in verify_pdf(w["issued"], validation_context=w["pki"].validation_context,
+                                        expected_leader_fingerprint=w["leader"].sha256).verdicts]
+    assert codes == [c for c in verdicts.VERDICTS if c in codes]
+    assert codes[:4] == ["two_layers", "order", "unchanged_after_leader",
+                         "leader_is_expected_person"]
