@@ -20,6 +20,14 @@ def _init(runtime_class, settings_class, settings: dict) -> None:
     _RUNTIME = runtime_class.open(settings_class(**settings))
 
 
+def worker_initargs(runtime) -> tuple:
+    """What a worker process needs to open its own runtime on the same installation."""
+    s = runtime.settings
+    settings = {"data_dir": str(s.data_dir), "database_url": s.database_url,
+                "max_message_size": s.max_message_size, "secret_key": s.get_secret_key()}
+    return type(runtime), type(s), settings
+
+
 def _grade_one(rt, sandbox_id: int) -> dict:
     from sandbox.kernel.errors import SandboxError
     from scenarios.library import load
@@ -54,12 +62,9 @@ def grade_many(runtime, sandbox_ids: Iterable[int], *, workers: int | None = Non
     workers = workers or os.cpu_count() or 1
     if workers <= 1 or len(ids) <= chunk:
         return {sid: _grade_one(runtime, sid) for sid in ids}
-    s = runtime.settings
-    settings = {"data_dir": str(s.data_dir), "database_url": s.database_url,
-                "max_message_size": s.max_message_size, "secret_key": s.get_secret_key()}
     chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
     out: dict[int, dict] = {}
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=(type(runtime), type(s), settings)) as pool:
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=worker_initargs(runtime)) as pool:
         for rows in pool.map(_grade_chunk, chunks):
             out.update(rows)
     return {sid: out[sid] for sid in ids}

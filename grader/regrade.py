@@ -57,12 +57,9 @@ def grade_with(runtime, scenario_path: str | Path, sandbox_ids: Iterable[int], *
     if workers <= 1 or len(ids) <= chunk:
         sc = scenario if scenario is not None else _scenario(path)
         return {sid: _grade_one_with(runtime, sc, sid) for sid in ids}
-    s = runtime.settings
-    settings = {"data_dir": str(s.data_dir), "database_url": s.database_url,
-                "max_message_size": s.max_message_size, "secret_key": s.get_secret_key()}
     chunks = [(path, ids[i:i + chunk]) for i in range(0, len(ids), chunk)]
     out: dict[int, dict] = {}
-    with ProcessPoolExecutor(workers, initializer=batch._init, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(workers, initializer=batch._init, initargs=batch.worker_initargs(runtime)) as pool:
         for rows in pool.map(_grade_chunk_with, chunks):
             out.update(rows)
     return {sid: out[sid] for sid in ids}

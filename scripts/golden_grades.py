@@ -44,8 +44,8 @@ def lines(seed: int = 7) -> list[str]:
     import itertools
 
     import mailserver.webmail.compose as compose
-    counter = itertools.count(1)
-    compose.make_msgid = lambda domain=None, **_: f"<golden.{next(counter)}@{domain}>"
+    counter = [itertools.count(1)]  # numbered afresh for each report: a new scenario only adds lines
+    compose.make_msgid = lambda domain=None, **_: f"<golden.{next(counter[0])}@{domain}>"
 
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,6 +55,7 @@ def lines(seed: int = 7) -> list[str]:
                 sid = scenario_id(path)
                 loaded = load(sid)
                 for profile in plans.profile_names(sid):
+                    counter[0] = itertools.count(1)
                     c = Candidate(rt, loaded, seed, f"{sid}.{profile}")
                     the_plan = plans.plan(loaded, c.v, START.date(), profile)
                     plans.ApiExecutor(c).run(the_plan)

@@ -30,26 +30,54 @@ from scenarios.variants import context
 
 
 @dataclass(frozen=True)
+class Received:
+    """A mail that reached the candidate's INBOX during the session, not one of the
+    scenario's initial mails (a colleague's answer, ``npc: auto_reply``): the newest from
+    ``sender`` (a person of the world) whose subject is ``subject`` (any subject when None).
+    It can be named where ``SendMail`` names a seed mail's id (``reply_to``, ``forward``,
+    ``attach``) and is what ``ReadMail`` looks for."""
+    sender: str
+    subject: str | None = None
+
+
+#: a mail of the INBOX: a seed mail's id, or a mail received during the session
+MailRef = str | Received
+
+
+@dataclass(frozen=True)
 class SendMail:
     """Write and send one mail in the webmail.
 
-    ``reply_to``: the seed mail answered with «Trả lời» (``reply_all``: «Trả lời tất cả»);
-    its prefilled To/CC must then be exactly ``to``/``cc`` (the candidate checks them).
-    ``forward``: the seed mail forwarded with «Chuyển tiếp» (its files carried along unless
-    ``drop_carried``). ``subject`` None keeps the prefilled subject. ``body`` is typed at the
-    top of whatever the page prefilled. ``attach``: (seed mail, file name) downloaded from
-    that mail and attached again."""
+    ``reply_to``: the mail (seed id or :class:`Received`) answered with «Trả lời»
+    (``reply_all``: «Trả lời tất cả»); its prefilled To/CC must then be exactly ``to``/``cc``
+    (the candidate checks them). ``forward``: the mail forwarded with «Chuyển tiếp» (its files
+    carried along unless ``drop_carried``). ``subject`` None keeps the prefilled subject.
+    ``body`` is typed at the top of whatever the page prefilled. ``attach``: (mail, file
+    name) downloaded from that mail and attached again."""
     task: str
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
     bcc: tuple[str, ...] = ()
     subject: str | None = None
     body: str = ""
-    attach: tuple[tuple[str, str], ...] = ()
-    reply_to: str | None = None
+    attach: tuple[tuple[MailRef, str], ...] = ()
+    reply_to: MailRef | None = None
     reply_all: bool = False
-    forward: str | None = None
+    forward: MailRef | None = None
     drop_carried: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadMail:
+    """Look for a mail received during the session in the INBOX (the colleague's answer the
+    candidate waits for). ``arrived``: it is there; the candidate opens it and reads it: its
+    text must show ``expect`` and it must carry the files ``files``. ``arrived=False``: no
+    such mail came (the candidate waited in vain)."""
+    task: str
+    mail: Received
+    expect: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    arrived: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,7 +126,7 @@ class OpenLink:
     url: str
 
 
-Step = SendMail | Direct | Sign | Forward | ViewTracking | OpenLink
+Step = SendMail | ReadMail | Direct | Sign | Forward | ViewTracking | OpenLink
 
 
 @dataclass(frozen=True)
@@ -624,6 +652,80 @@ GIAO_CV_PROFILES = {
     "support_missing": lambda w: Profile(_giao_cv(w, no_support=True), ("G2",), why="quên người phối hợp"),
 }
 
+# -- luyen-xin-tai-lieu -------------------------------------------------------------------------------------
+#: ``holder`` answers (``npc: auto_reply``) a request in To whose subject says "số liệu giải ngân"
+XIN = dict(ask="xin", relay="chuyen", holder="tp_tcdt", other_head="tp_qlns",
+           subject="Xin số liệu giải ngân vốn đầu tư công", vague_subject="Đề nghị cung cấp tài liệu",
+           file="Tong-hop-giai-ngan-von-dau-tu-cong-T4.txt", leaders=("chanhvp", "giamdoc"))
+
+
+def _xin_request(w: World, *, to: str | None = None, subject: str | None = None) -> SendMail:
+    pid = to or XIN["holder"]
+    return SendMail(XIN["ask"], to=(w.email(pid),), subject=subject or XIN["subject"],
+                    body=(f"Kính gửi đồng chí {w.name(pid)},\n"
+                          "Đề nghị phòng gửi giúp bảng tổng hợp giải ngân vốn đầu tư công đến hết tháng 4 "
+                          "và cho biết tỷ lệ giải ngân.\n"))
+
+
+def _xin_answer(subject: str | None = None) -> Received:
+    """The holder's answer to the request (the rule's subject: "Re: " and the request's)."""
+    return Received(XIN["holder"], "Re: " + (subject or XIN["subject"]))
+
+
+def _xin_wait(w: World) -> ReadMail:
+    """The candidate opens the answer and reads the rate and the file it brings."""
+    return ReadMail(XIN["ask"], _xin_answer(), expect=(w.v["giai_ngan"]["ty_le"],), files=(XIN["file"],))
+
+
+def _xin_relay(w: World, *, leader: str | None = None, rate: str | None = None, drop=False) -> SendMail:
+    """«Chuyển tiếp» on the answer, to the leader, the rate typed at the top."""
+    pid = leader or w.v["nguoi_nhan"]["id"]
+    return SendMail(XIN["relay"], to=(w.email(pid),), forward=_xin_answer(),
+                    body=(f"Kính gửi đồng chí {w.name(pid)},\n"
+                          f"Tỷ lệ giải ngân vốn đầu tư công của thành phố đến hết tháng 4 đạt "
+                          f"{rate or w.v['giai_ngan']['ty_le']} kế hoạch vốn giao; gửi kèm bảng tổng hợp các dự án "
+                          "giải ngân chậm của Phòng Tài chính đầu tư.\n"),
+                    drop_carried=(XIN["file"],) if drop else ())
+
+
+def _xin(w: World, **relay) -> tuple:
+    return (_xin_request(w), _xin_wait(w), _xin_relay(w, **relay))
+
+
+def _xin_unanswered(w: World, **request) -> tuple:
+    """A request the holder does not answer: the candidate waits, nothing comes, time is up."""
+    return (_xin_request(w, **request), ReadMail(XIN["ask"], Received(XIN["holder"]), arrived=False))
+
+
+def _xin_thanks(w: World) -> tuple:
+    """«Trả lời» on the answer: thanks the holder (the rate repeated) instead of forwarding it."""
+    return (_xin_request(w), _xin_wait(w),
+            SendMail(XIN["relay"], to=(w.email(XIN["holder"]),), reply_to=_xin_answer(),
+                     body=("Cảm ơn chị, tôi đã nhận bảng tổng hợp; tỷ lệ giải ngân đạt "
+                           f"{w.v['giai_ngan']['ty_le']}.\n")))
+
+
+def _other_leader(w: World) -> str:
+    return next(p for p in XIN["leaders"] if p != w.v["nguoi_nhan"]["id"])
+
+
+XIN_PROFILES = {
+    "golden": lambda w: Profile(_xin(w)),
+    # the holder does not answer these two: nothing to forward, the second task is not done
+    "wrong_colleague": lambda w: Profile(
+        _xin_unanswered(w, to=XIN["other_head"]), ("X1",), skip=(XIN["relay"],),
+        why="xin nhầm Trưởng phòng Quản lý ngân sách; không có thư trả lời để chuyển tiếp"),
+    "vague_subject": lambda w: Profile(
+        _xin_unanswered(w, subject=XIN["vague_subject"]), ("X2",), skip=(XIN["relay"],),
+        why="tiêu đề chung chung, người nhận không biết thư hỏi gì nên không trả lời"),
+    "file_unticked": lambda w: Profile(_xin(w, drop=True), ("C2",), why="bỏ chọn tệp bảng tổng hợp khi chuyển tiếp"),
+    "wrong_rate": lambda w: Profile(_xin(w, rate=w.v["giai_ngan"]["sai"][0]), ("C3",),
+                                    why="ghi nhầm tỷ lệ giải ngân ở đầu thư chuyển tiếp"),
+    "wrong_leader": lambda w: Profile(_xin(w, leader=_other_leader(w)), ("C1",), why="chuyển tiếp nhầm lãnh đạo"),
+    "replied_not_forwarded": lambda w: Profile(_xin_thanks(w), ("C1", "C2", "C3"),
+                                               why="bấm Trả lời cảm ơn Trưởng phòng thay vì Chuyển tiếp cho lãnh đạo"),
+}
+
 # =========================================================================================
 # the registry
 # =========================================================================================
@@ -641,6 +743,7 @@ PROFILES: dict[str, dict[str, Callable[[World], Profile]]] = {
     "luyen-chuyen-tiep-thu": CHUYEN_TIEP_PROFILES,
     "luyen-bao-cao-tinh-hinh": BAO_CAO_PROFILES,
     "luyen-giao-chuyen-vien": GIAO_CV_PROFILES,
+    "luyen-xin-tai-lieu": XIN_PROFILES,
 }
 
 #: texts a drill's candidate reads on the task sheet before starting (from the values)
@@ -659,6 +762,7 @@ DRILL_READS: dict[str, Callable[[World], tuple[str, ...]]] = {
     "luyen-bao-cao-tinh-hinh": lambda w: (w.v["kiem_tra"]["symbol"],),
     "luyen-giao-chuyen-vien": lambda w: (w.v["phan_cong"]["lead_name"], w.v["phan_cong"]["support_name"],
                                          vn_date(w.v["deadline"])),
+    "luyen-xin-tai-lieu": lambda w: (w.email(XIN["holder"]), XIN["subject"], w.v["nguoi_nhan"]["email"]),
 }
 
 
@@ -705,29 +809,53 @@ class ApiExecutor:
         c = self.c
         return c.rt.dispatcher.dispatch(c.sid, c.me, name, {"account_id": c.account.id, **args})
 
-    def _open(self, seed_mail: str):
-        """Open a seed mail as the message page does (marks it read); returns it parsed."""
+    def _find(self, view, ref: MailRef):
+        """(item, data) of a mail of the INBOX, or None: a seed mail by its Message-ID, a
+        received one as the list shows it (newest first) by its sender and subject."""
+        items, _ = view.items(view.special(None), limit=200)
+        if isinstance(ref, Received):
+            sender = self.c.email(ref.sender)
+            return next(((i, d) for i, d in items if d.from_address == sender
+                         and (ref.subject is None or d.subject == ref.subject)), None)
+        mid = self.c.seed(ref)["message_id"]
+        return next(((i, d) for i, d in items if d.message_id == mid), None)
+
+    def _open(self, ref: MailRef):
+        """Open a mail as the message page does (marks it read); returns it parsed."""
         from mailserver import mime
         from mailserver.api import open_view
 
         c = self.c
-        mid = c.seed(seed_mail)["message_id"]
         with open_view(c.rt.db, c.account) as view:
-            items, _ = view.items(view.special(None), limit=200)
-            for item, data in items:
-                if data.message_id == mid:
-                    raw = view.raw(data, c.rt.blobs)
-                    parts = mime.body_parts(raw, data.structure)
-                    seen = "\\Seen" in (item.flags or "").split()
-                    found = (item.id, raw, data.structure, parts)
-                    break
-            else:
-                raise AssertionError(f"{seed_mail} is not in the inbox")
+            hit = self._find(view, ref)
+            if hit is None:
+                raise AssertionError(f"{ref} is not in the inbox")
+            item, data = hit
+            raw = view.raw(data, c.rt.blobs)
+            parts = mime.body_parts(raw, data.structure)
+            seen = "\\Seen" in (item.flags or "").split()
+            found = (item.id, raw, data.structure, parts)
         if not seen:
             self._dispatch_mail("mail.set_flags", item_ids=[found[0]], add=["\\Seen"])
         return found
 
-    def _download(self, seed_mail: str, filename: str):
+    def _ReadMail(self, step: ReadMail) -> None:
+        from mailserver.api import open_view
+        from mailserver.webmail.sanitize import html_to_text
+
+        c = self.c
+        if not step.arrived:
+            with open_view(c.rt.db, c.account) as view:
+                hit = self._find(view, step.mail)
+            assert hit is None, f"{step.mail} came: «{hit[1].subject}»; the plan expects no such mail"
+            return
+        _item_id, _raw, _structure, parts = self._open(step.mail)
+        text = parts.get("text") or html_to_text(parts.get("html") or "")
+        names = [a["filename"] for a in parts["attachments"]]
+        missing = [t for t in step.expect if t not in text] + [f for f in step.files if f not in names]
+        assert not missing, f"{step.mail} does not show {missing}: {text[:500]} (files {names})"
+
+    def _download(self, seed_mail: MailRef, filename: str):
         from mailserver import mime
         from mailserver.webmail.compose import Attachment
 

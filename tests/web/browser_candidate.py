@@ -15,7 +15,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.scenarios.plans import Direct, Forward, OpenLink, Plan, SendMail, Sign, ViewTracking, World
+from tests.scenarios.plans import (Direct, Forward, MailRef, OpenLink, Plan, ReadMail, Received, SendMail, Sign,
+                                   ViewTracking, World)
 
 ROLE_LABELS = {"xlc": "Xử lý chính", "ph": "Phối hợp", "db": "Nhận để biết", "": "Không giao"}
 EMAIL = re.compile(r"[\w.+-]+@[\w.-]+\.\w+")
@@ -90,13 +91,53 @@ class BrowserCandidate:
             raise PageProblem(f"expected «{success}», the page says: {failed.first.inner_text()}")
 
     # -- mail ------------------------------------------------------------------------------
-    def _open_mail(self, seed_mail: str) -> None:
-        subject = self.w.seed(seed_mail).subject
-        self.tool("Thư điện tử")
-        self.page.locator("td.subject").get_by_role("link", name=subject, exact=True).first.click()
-        expect(self.page.locator("h1.subject")).to_have_text(subject)
+    def _inbox(self) -> None:
+        """Open the INBOX afresh (what it lists is read from the new page, not the one before)."""
+        with self.page.expect_navigation():
+            self.tool("Thư điện tử")
+        expect(self.page.locator(".list-head h1")).to_have_text("Hộp thư đến")
 
-    def _download(self, seed_mail: str, filename: str) -> Path:
+    def _received_rows(self, ref: Received):
+        """The INBOX rows of a mail received during the session: its sender's name in the
+        «Người gửi» column and, when given, its subject as the row's link (newest first)."""
+        page = self.page
+        rows = page.locator("table.messages tbody tr").filter(
+            has=page.locator("td.sender", has_text=self.w.name(ref.sender)))
+        if ref.subject is not None:
+            rows = rows.filter(has=page.locator("td.subject").get_by_role("link", name=ref.subject, exact=True))
+        return rows
+
+    def _open_mail(self, ref: MailRef) -> None:
+        page = self.page
+        self._inbox()
+        if isinstance(ref, Received):
+            row = self._received_rows(ref).first
+            expect(row).to_be_visible()
+            row.locator("td.subject a").first.click()
+            if ref.subject is not None:
+                expect(page.locator("h1.subject")).to_have_text(ref.subject)
+            expect(page.locator("dl.headers dd").first).to_contain_text(self.w.email(ref.sender))
+            return
+        subject = self.w.seed(ref).subject
+        page.locator("td.subject").get_by_role("link", name=subject, exact=True).first.click()
+        expect(page.locator("h1.subject")).to_have_text(subject)
+
+    def _ReadMail(self, step: ReadMail) -> None:
+        page = self.page
+        if not step.arrived:
+            self._inbox()
+            rows = self._received_rows(step.mail)
+            if rows.count():
+                raise PageProblem(f"{step.mail} came: «{rows.first.locator('td.subject a').inner_text()}»; "
+                                  "the plan expects no such mail")
+            return
+        self._open_mail(step.mail)
+        for text in step.expect:
+            expect(page.locator("pre.body-text")).to_contain_text(text)
+        for name in step.files:
+            expect(page.locator("ul.attachments").get_by_role("link", name=name, exact=True)).to_be_visible()
+
+    def _download(self, seed_mail: MailRef, filename: str) -> Path:
         self._open_mail(seed_mail)
         with self.page.expect_download() as dl:
             self.page.locator("ul.attachments").get_by_role("link", name=filename, exact=True).click()
