@@ -3,6 +3,8 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; each test file stays in one process, for its module fixtures).
+TEST_WORKERS ?= 2
 
 .PHONY: deps sysdeps test demo bench clean
 
@@ -21,7 +23,7 @@ deps: sysdeps $(STAMP)
 
 test: deps
 	@eval "$$(bash scripts/pg-up.sh)"; trap 'bash scripts/pg-down.sh' EXIT; \
-	  $(VENV)/bin/pytest -q --durations=15 $(PYTEST_ARGS)
+	  $(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 demo: deps
 	$(VENV)/bin/sandbox demo
