@@ -364,10 +364,7 @@ class _Checker:
             for key in ("to", "cc"):
                 for j, v in enumerate(getattr(m, key)):
                     self._text(loc + (key, j), v)
-            for j, a in enumerate(m.attachments):
-                self._text(loc + ("attachments", j, "name"), a.name)
-                if a.text is not None:
-                    self._text(loc + ("attachments", j, "text"), a.text)
+            self._attachment_texts(loc, m.attachments)
         for kind in ("incoming", "drafts"):
             for i, d in enumerate(getattr(sc.initial, kind)):
                 for key in ("summary", "sender", "symbol"):
@@ -376,11 +373,24 @@ class _Checker:
                 for j, b in enumerate(d.body):
                     self._text(("initial", kind, i, "body", j), b)
 
+    def _attachment_texts(self, loc: tuple, attachments) -> None:
+        """A declared file's name, text and generated PDF are rendered with the values too."""
+        for j, a in enumerate(attachments):
+            here = loc + ("attachments", j)
+            self._text(here + ("name",), a.name)
+            if a.text is not None:
+                self._text(here + ("text",), a.text)
+            if a.pdf is not None:
+                self._text(here + ("pdf", "title"), a.pdf.title)
+                for k, line in enumerate(a.pdf.body):
+                    self._text(here + ("pdf", "body", k), line)
+
     def _npc_texts(self) -> None:
         for rule_i, rule in enumerate(self.sc.npc):
             for key in ("subject_contains", "reply_subject", "reply_body"):
                 if getattr(rule, key):
                     self._text(("npc", rule_i, key), getattr(rule, key))
+            self._attachment_texts(("npc", rule_i), rule.attachments)
 
     # -- totals and leftovers ------------------------------------------------------------------
     def _points_add_up(self) -> None:

@@ -374,3 +374,13 @@ def test_the_automatic_clerk_is_a_standing_rule_that_keeps_the_workflows_result(
     for done in ({"status": "at_clerk", "clerk": "person"}, {"status": "sent", "clerk": "npc", "released": True}):
         assert npc.react(None, "docflow.forward_to_clerk", {"outgoing_id": 7}, done) is None
     assert calls == [7]
+
+
+def test_a_placeholder_in_the_colleagues_file_is_checked_with_its_line():
+    """The reply's files are rendered with the candidate's values, so the validator checks them."""
+    text = _drill_text().replace("      - name: Tong-hop-giai-ngan-von-dau-tu-cong-T4.txt",
+                                 "      - name: Tong-hop-{khong_co}.txt", 1)
+    _sc, problems = validate_text(text, "de.yaml")
+    assert len(problems) == 1
+    assert str(problems[0]).startswith(f"de.yaml:{_line(text, 'Tong-hop-{khong_co}')}: ")
+    assert "khong_co" in str(problems[0])
