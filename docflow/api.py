@@ -7,7 +7,7 @@ the grader (see docs/docflow.md). It gathers what the modules behind it define, 
 * :mod:`docflow.outgoing`: văn bản đi up to the clerk (drafts, versions, comments, submit,
   approve, return, the leader's signature, forwarding to the clerk);
 * :mod:`docflow.clerk`: the clerk's release (numbering, the organisation signature, issuing,
-  refusing, archiving) and the automatic clerk;
+  refusing, archiving) and the automatic clerk (her background job ``docflow.auto_clerk``);
 * :mod:`docflow.reads`: what pages and the grader read, and the record of opened pages;
 * :mod:`docflow.uploads`: checking and storing uploaded files.
 
@@ -24,7 +24,8 @@ digest.
 from __future__ import annotations
 
 from . import rules
-from .clerk import archive, auto_clerk_in_action, clerk_refuse, issue, leader_check, number, org_sign
+from .clerk import (AUTO_CLERK_JOB, archive, auto_clerk_in_action, clerk_refuse, issue, leader_check, number, org_sign,
+                    queue_auto_clerk)
 from .common import SYSTEM, WORLD_ACTORS
 from .errors import DocflowError, DocflowForbidden, DocflowNotFound
 from .incoming import direct, mark_read, progress, register_incoming, reject_incoming
@@ -48,7 +49,8 @@ __all__ = [
     "register_incoming", "reject_incoming", "direct", "progress", "mark_read", "record_view",
     # outgoing
     "create_draft", "update_draft", "comment", "submit", "approve", "return_draft", "sign_as_leader",
-    "forward_to_clerk", "auto_clerk_in_action", "clerk_refuse", "number", "org_sign", "issue", "archive", "check_upload", "safe_file_name",
+    "forward_to_clerk", "queue_auto_clerk", "AUTO_CLERK_JOB", "auto_clerk_in_action", "clerk_refuse", "number",
+    "org_sign", "issue", "archive", "check_upload", "safe_file_name",
     # reads
     "person", "org_of", "organisations", "org_tree", "incoming_list", "outgoing_list", "search", "incoming_doc",
     "outgoing_doc", "tracking", "assignments_of", "signatures_of", "history", "register", "pdf_of", "attachment_of",

@@ -21,22 +21,24 @@ from email.utils import format_datetime, formataddr
 
 from sqlalchemy import select
 
+from sandbox.kernel import jobs
 from sandbox.kernel.actions import ActionContext, action
 from sandbox.kernel.clock import VN_TZ
 from signing import api as signing_api
 
 from . import rules
-from .common import (RECIPIENT, add_event, check_blob, dispatch, get_row, need_status, open_outgoing,
-                     outgoing_and_org, require_clerk, reset_to_unsigned, take_number)
+from .common import (AUTO_CLERK_JOB, RECIPIENT, add_event, check_blob, dispatch, get_row, need_status, next_number,
+                     open_outgoing, outgoing_and_org, require_clerk, reset_to_unsigned, signer_of, take_number)
 from .errors import DocflowError, DocflowForbidden
 from .models import Assignment, IncomingDoc, Organisation, OutgoingDoc, Person, Unit
 from .queries import Scoped
 from .render import layout_from_json
 from .rules import nfc
-from .signatures import (derived_from, embedded, holders, leader_problem, leader_problem_in, own_fingerprints,
-                         sign_attachments)
+from .signatures import (derived_from, embedded, fact_signature, holders, leader_problem, leader_problem_in,
+                         own_fingerprints, sign_attachments, signed_facts)
 
-__all__ = ["clerk_refuse", "number", "leader_check", "org_sign", "issue", "archive", "forwarded_result", "auto_clerk_in_action",
+__all__ = ["clerk_refuse", "number", "leader_check", "org_sign", "issue", "archive", "forwarded_result",
+           "queue_auto_clerk", "AUTO_CLERK_JOB", "automatic_clerk_job", "auto_clerk_in_action",
            "release_by_automatic_clerk", "org_signature_inputs", "safe_pdf_name"]
 
 #: the deliveries a release reports (internal ones became incoming documents)
@@ -117,62 +119,153 @@ def _record_attachments(ctx: ActionContext, doc: OutgoingDoc, atts: list[dict], 
         add_event(ctx, "out", doc.id, "Không ký số được tệp đính kèm: " + "; ".join(failed), doc.status, actor=clerk)
 
 
-@action("docflow.org_signed", ids={"outgoing_id": "outgoing"}, result_ids={})
-def org_signed_action(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, attachments: list | None = None) -> dict:
-    """Record the organisation signature a (candidate) clerk made outside with the org token:
-    the PDF must extend the numbered draft, keep a valid leader signature by the designated
-    signer's own certificate, and add an organisation-certificate signature. ``attachments``:
-    ``[{"index": i, "blob": signed PDF}]`` for separate PDF attachments she signed too."""
-    doc, org = outgoing_and_org(ctx, outgoing_id)
-    clerk = require_clerk(ctx, org, "ký số của cơ quan (đóng dấu)")
-    need_status(doc, ("numbered",), "ký số của cơ quan")
-    check_blob(ctx, pdf_blob, "đã ký")
-    data = derived_from(ctx, pdf_blob, doc.pdf_blob)
-    problem = leader_problem_in(ctx, doc, data)
-    if problem:
-        raise DocflowError(f"Không thể ký số của cơ quan: {problem}", "leader signature not acceptable")
-    sigs = embedded(data)
-    last = sigs[-1]
-    if len(sigs) != 2 or last["field"] != signing_api.ORG_FIELD or last["kind"] != "organisation":
-        raise DocflowError("Chữ ký thứ hai phải là chữ ký số của cơ quan tại ô đóng dấu.", f"signatures {sigs}")
+def _signed_attachments(ctx: ActionContext, doc: OutgoingDoc, rows: list | None) -> list[dict]:
+    """The attachment list with the signed files of ``rows`` (``[{"index", "blob", "signed"?}]``)
+    in place: each must extend the attachment it signs and end with an organisation signature,
+    checked from the facts read outside (``signed``, see ``signatures.signed_facts``) or, in
+    entries recorded before issue 14, by reading the file here."""
     atts = [dict(a) for a in doc.attachments]
-    for row in attachments or []:
+    for row in rows or []:
         i = int(row["index"])
         if not 0 <= i < len(atts):
             raise DocflowError("Tệp đính kèm không có trong văn bản.", f"attachment {i}")
         check_blob(ctx, row["blob"], "đính kèm đã ký")
         signed = derived_from(ctx, row["blob"], atts[i]["blob"])
-        found = embedded(signed)
-        if not found or found[-1]["kind"] != "organisation":
+        facts = row.get("signed")
+        if facts is None:
+            found = embedded(signed)
+            ok = bool(found) and found[-1]["kind"] == "organisation"
+        else:
+            found = facts.get("signatures") or []
+            ok = bool(found) and facts.get("extends") == atts[i]["blob"] and fact_signature(
+                ctx, signed, ctx.blobs.size(atts[i]["blob"]), found[-1], field=found[-1].get("field"),
+                kind="organisation") is not None
+        if not ok:
             raise DocflowError(f"Tệp đính kèm «{atts[i]['name']}» chưa có chữ ký số của cơ quan.", "attachment")
         atts[i] = {**atts[i], "blob": row["blob"], "size": len(signed), "original_blob": atts[i]["blob"],
                    "signed": True}
+    return atts
+
+
+def _org_signature_from_facts(ctx: ActionContext, doc: OutgoingDoc, data: bytes, signed: dict) -> dict:
+    """The organisation signature's record from the facts read outside (cheap checks only): the
+    file extends the current one (the leader-signed draft), holds two signatures, the first
+    the leader's recorded one, the second on the organisation field with an organisation
+    certificate of the sandbox, embedded in the bytes the release added."""
+    sigs = signed.get("signatures") or []
+    if signed.get("extends") != doc.pdf_blob:
+        raise DocflowError("Tệp đã ký không phải là bản ký của văn bản này (có thể đã tải nhầm tệp).",
+                           f"signed facts about {signed.get('extends')}, the document is {doc.pdf_blob}")
+    leader = doc.leader_signature or {}
+    if not leader:
+        raise DocflowError("Không thể ký số của cơ quan: Dự thảo chưa được lãnh đạo ký số.", "no leader signature")
+    if len(sigs) != 2 or sigs[0].get("field") != signing_api.LEADER_FIELD \
+            or sigs[0].get("fingerprint") != leader.get("fingerprint"):
+        raise DocflowError("Chữ ký thứ hai phải là chữ ký số của cơ quan tại ô đóng dấu.", f"signatures {sigs}")
+    signer = signer_of(ctx, doc)
+    if leader.get("fingerprint") not in own_fingerprints(ctx.session, ctx.sandbox.id, signer.address):
+        raise DocflowError("Không thể ký số của cơ quan: dự thảo không được ký bằng chứng thư số của người ký "
+                           f"{signer.full_name}.", "leader certificate is not the signer's own")
+    return fact_signature(ctx, data, ctx.blobs.size(doc.pdf_blob), sigs[1], field=signing_api.ORG_FIELD,
+                          kind="organisation")
+
+
+@action("docflow.org_signed", ids={"outgoing_id": "outgoing"}, result_ids={})
+def org_signed_action(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, attachments: list | None = None,
+                      signed: dict | None = None) -> dict:
+    """Record the organisation signature a (candidate) clerk made outside with the org token:
+    the PDF must extend the numbered draft, keep a valid leader signature by the designated
+    signer's own certificate, and add an organisation-certificate signature. ``attachments``:
+    ``[{"index": i, "blob": signed PDF, "signed": facts}]`` for separate PDF attachments she
+    signed too.
+
+    ``signed``: the facts the API read from the file (``signatures.signed_facts``) after it
+    had the verifier judge the leader's signature in it, both before dispatching; only cheap
+    checks run here (:func:`_org_signature_from_facts`). Entries recorded before issue 14 have
+    no ``signed``: the verifier runs here, as it did then."""
+    doc, org = outgoing_and_org(ctx, outgoing_id)
+    clerk = require_clerk(ctx, org, "ký số của cơ quan (đóng dấu)")
+    need_status(doc, ("numbered",), "ký số của cơ quan")
+    check_blob(ctx, pdf_blob, "đã ký")
+    data = derived_from(ctx, pdf_blob, doc.pdf_blob)
+    if signed is None:
+        problem = leader_problem_in(ctx, doc, data)
+        if problem:
+            raise DocflowError(f"Không thể ký số của cơ quan: {problem}", "leader signature not acceptable")
+        sigs = embedded(data)
+        last = sigs[-1]
+        if len(sigs) != 2 or last["field"] != signing_api.ORG_FIELD or last["kind"] != "organisation":
+            raise DocflowError("Chữ ký thứ hai phải là chữ ký số của cơ quan tại ô đóng dấu.", f"signatures {sigs}")
+    else:
+        last = _org_signature_from_facts(ctx, doc, data, signed)
+    atts = _signed_attachments(ctx, doc, attachments)
     _record_org_signature(ctx, doc, pdf_blob, last, clerk.address)
     _record_attachments(ctx, doc, atts, [], clerk.address)
     return {"status": doc.status}
 
 
 # --- issuing: delivery to units, organisations and e-mail recipients -------------------------
-def _mail_for(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, to: list[str]) -> bytes:
-    type_name = "Công văn" if doc.type_code == "CV" else rules.TYPES[doc.type_code].capitalize()
+def release_mail(blobs, org: Organisation, *, type_code: str, summary: str, symbol: str, issued_date,
+                 pdf_blob: str, attachments: list[dict], to: list[str], when) -> bytes:
+    """The e-mail that carries a released document (and its attachments) from the
+    organisation's mailbox to ``to``: built before the action that sends it (MIME building is
+    CPU work, kept out of the write), which gets it by blob hash."""
+    type_name = "Công văn" if type_code == "CV" else rules.TYPES[type_code].capitalize()
     msg = EmailMessage()
     msg["From"] = formataddr((org.name, org.email), charset="utf-8")
     msg["To"] = ", ".join(to)
-    msg["Subject"] = f"{type_name} số {doc.symbol} - {rules.render_summary(doc.type_code, doc.summary)}"
-    msg["Date"] = format_datetime(ctx.now.astimezone(VN_TZ))
+    msg["Subject"] = f"{type_name} số {symbol} - {rules.render_summary(type_code, summary)}"
+    msg["Date"] = format_datetime(when.astimezone(VN_TZ))
     msg.set_content(
-        f"Kính gửi: Quý cơ quan,\n\n{org.name} gửi {type_name.lower()} số {doc.symbol} "
-        f"{rules.date_line('', doc.issued_date).lower()} "
-        f"({rules.render_summary(doc.type_code, doc.summary)}).\n"
+        f"Kính gửi: Quý cơ quan,\n\n{org.name} gửi {type_name.lower()} số {symbol} "
+        f"{rules.date_line('', issued_date).lower()} "
+        f"({rules.render_summary(type_code, summary)}).\n"
         "Văn bản điện tử đính kèm đã được ký số của người có thẩm quyền và của cơ quan.\n\n"
         f"Văn thư {org.name}\n")
-    msg.add_attachment(ctx.blobs.get(doc.pdf_blob), maintype="application", subtype="pdf",
-                       filename=safe_pdf_name(doc.symbol))
-    for a in doc.attachments:
+    msg.add_attachment(blobs.get(pdf_blob), maintype="application", subtype="pdf",
+                       filename=safe_pdf_name(symbol))
+    for a in attachments:
         main, _, sub = (a.get("content_type") or "application/octet-stream").partition("/")
-        msg.add_attachment(ctx.blobs.get(a["blob"]), maintype=main, subtype=sub or "octet-stream",
+        msg.add_attachment(blobs.get(a["blob"]), maintype=main, subtype=sub or "octet-stream",
                            filename=a["name"])
     return msg.as_bytes()
+
+
+def _mail_for(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, to: list[str]) -> bytes:
+    """The release mail built inside the action (entries recorded before issue 14)."""
+    return release_mail(ctx.blobs, org, type_code=doc.type_code, summary=doc.summary, symbol=doc.symbol,
+                        issued_date=doc.issued_date, pdf_blob=doc.pdf_blob, attachments=doc.attachments, to=to,
+                        when=ctx.now)
+
+
+def mail_addresses(session, sandbox_id: int, recipients: list[dict]) -> list[str]:
+    """The e-mail recipients a release writes to (those outside the world's domains are not
+    sent to: their rows bounce)."""
+    from mailserver.api import outside_world
+
+    emails = [r["address"] for r in recipients if r["kind"] == "email"]
+    outside = set(outside_world(session, sandbox_id, emails))
+    return [a for a in emails if a not in outside]
+
+
+def _prepared_mail(ctx: ActionContext, mail: dict, addresses: list[str]) -> bytes:
+    """The release mail built before the action (``{"blob", "to"}``), for the addresses the
+    action finds now."""
+    if list(mail.get("to") or []) != addresses:
+        raise DocflowError("Danh sách nơi nhận thư điện tử đã thay đổi; hãy phát hành lại.",
+                           f"stale: mail for {mail.get('to')}, recipients now {addresses}")
+    check_blob(ctx, mail.get("blob"), "thư phát hành")
+    return ctx.blobs.get(mail["blob"])
+
+
+def _mail_args(runtime, sandbox_id: int, org: Organisation, recipients: list[dict], **fields) -> dict | None:
+    """``mail=`` for an issuing action: the release mail built now, or None (nothing to send)."""
+    with runtime.db.read() as s:
+        addresses = mail_addresses(s, sandbox_id, recipients)
+    if not addresses or not org.email:
+        return None
+    raw = release_mail(runtime.blobs, org, to=addresses, **fields)
+    return {"blob": runtime.blobs.put(raw), "to": addresses}
 
 
 def safe_pdf_name(symbol: str) -> str:
@@ -206,7 +299,7 @@ def _deliver_incoming(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, t
     return inc
 
 
-def _issue(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str) -> None:
+def _issue(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str, mail: dict | None = None) -> None:
     doc.status = "issued"
     add_event(ctx, "out", doc.id, f"Phát hành văn bản {doc.symbol}", "issued", actor=clerk)
     deliveries = []
@@ -233,7 +326,8 @@ def _issue(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str) 
                 if not org.email:
                     raise MailError("Cơ quan chưa có hộp thư điện tử để gửi văn bản.", f"org {org.id} has no email")
                 # mail.submit refuses before it stores anything: a refusal leaves no half-sent mail
-                res = send_in_action(ctx, org.email, _mail_for(ctx, doc, org, addresses), addresses, via="docflow")
+                raw = _prepared_mail(ctx, mail, addresses) if mail is not None else _mail_for(ctx, doc, org, addresses)
+                res = send_in_action(ctx, org.email, raw, addresses, via="docflow")
             except MailError as exc:
                 res = {"bounced": addresses, "error": exc.message_vi}
                 add_event(ctx, "out", doc.id, f"Không gửi được thư điện tử: {exc.message_vi}", "issued", actor=clerk)
@@ -255,8 +349,10 @@ def _issue(ctx: ActionContext, doc: OutgoingDoc, org: Organisation, clerk: str) 
 
 
 @action("docflow.issue", ids={"outgoing_id": "outgoing"}, result_ids=RELEASE_IDS)
-def issue_action(ctx: ActionContext, *, outgoing_id: int) -> dict:
-    """Phát hành (the clerk): deliver to units, organisations and e-mail recipients."""
+def issue_action(ctx: ActionContext, *, outgoing_id: int, mail: dict | None = None) -> dict:
+    """Phát hành (the clerk): deliver to units, organisations and e-mail recipients. ``mail``:
+    the release mail the API built before dispatching (``{"blob", "to"}``); entries recorded
+    before issue 14 have none, and the mail is built here as it was then."""
     doc, org = outgoing_and_org(ctx, outgoing_id)
     require_clerk(ctx, org, "phát hành văn bản")
     if doc.status in ("at_clerk", "numbered"):
@@ -264,7 +360,7 @@ def issue_action(ctx: ActionContext, *, outgoing_id: int) -> dict:
         raise DocflowError(f"Không thể phát hành: văn bản chưa có chữ ký số của cơ quan{unsigned}. "
                            "Hãy cấp số và ký số của cơ quan trước khi phát hành.", f"issue in status {doc.status}")
     need_status(doc, ("org_signed",), "phát hành")
-    _issue(ctx, doc, org, ctx.actor)
+    _issue(ctx, doc, org, ctx.actor, mail)
     return {"status": doc.status, "deliveries": doc.deliveries}
 
 
@@ -279,19 +375,150 @@ def archive_action(ctx: ActionContext, *, outgoing_id: int) -> dict:
 
 
 # =========================================================================================
-# the automatic clerk (inside the leader's ``docflow.forward_to_clerk``)
+# the automatic clerk: her background job and its action ``docflow.auto_clerk``
 # =========================================================================================
 def forwarded_result(doc: OutgoingDoc, org: Organisation) -> dict:
     """The result of ``docflow.forward_to_clerk`` (``doc`` is now ``at_clerk``): the one place
     that says whether the clerk is automatic. A clerk played by a person (``"person"``) does her
     part later through the clerk's actions; for an automatic one (``"npc"``) the NPC rule
-    ``auto_clerk`` releases or refuses it at once, inside the same action
-    (:func:`auto_clerk_in_action`), and its outcome is merged into this result."""
+    ``auto_clerk`` queues her job in the same action (:func:`queue_auto_clerk`: ``queued`` is
+    merged into this result) or, replaying an entry recorded before issue 14, releases or
+    refuses it inside it (:func:`auto_clerk_in_action`)."""
     return {"status": doc.status, "clerk": "npc" if org.clerk_mode == "npc" else "person"}
 
 
+def _ready_clerk(ctx: ActionContext, org: Organisation) -> Person:
+    """The automatic clerk of ``org`` with a usable organisation token, or a refusal."""
+    clerk = _clerk_of(ctx, org)
+    if clerk is None or org.org_token_id is None or org.npc_pin_blob is None:
+        raise DocflowError("Cơ quan chưa có văn thư tự động với chứng thư số cơ quan.",
+                           f"org {org.id} has no NPC clerk")
+    tok = next((t for t in signing_api.tokens_of(ctx.session, ctx.sandbox.id, clerk.address)
+                if t.id == org.org_token_id), None)
+    if tok is None or tok.locked:
+        raise DocflowError("Văn thư không dùng được thiết bị ký số của cơ quan.", f"org token {org.org_token_id}")
+    return clerk
+
+
+def queue_auto_clerk(ctx: ActionContext, outgoing_id: int) -> dict:
+    """Inside the forwarding action: queue the automatic clerk's job for draft ``outgoing_id``
+    (she must exist and be able to use the organisation token: else the forward is refused,
+    as it was when she acted inside it). Returns what is merged into the forward's result."""
+    doc = ctx.session.get(OutgoingDoc, outgoing_id)
+    org = ctx.session.get(Organisation, doc.org_id)
+    _ready_clerk(ctx, org)
+    jobs.enqueue(ctx, AUTO_CLERK_JOB, {"outgoing_id": doc.id}, key=f"outgoing:{doc.id}")
+    return {"queued": True}
+
+
+# its deliveries: in ``created``
+@action("docflow.auto_clerk", ids={"outgoing_id": "outgoing"}, result_ids={}, not_ids=("number",))
+def auto_clerk_action(ctx: ActionContext, *, outgoing_id: int, extends: str, refusal: str | None = None,
+                      number: int | None = None, symbol: str | None = None, issued: str | None = None,
+                      pdf_blob: str | None = None, signed: dict | None = None, attachments: list | None = None,
+                      unsigned: list | None = None, mail: dict | None = None) -> dict:
+    """The automatic clerk's part (actor: her address), recorded by her background job, which
+    did the slow work before (the verifier's judgement of the leader's signature, the number
+    and date filled in, the organisation signature, the signed attachments): she sends the
+    draft back with ``refusal``, or numbers (``number``/``symbol`` on ``issued``, the date she
+    signed), records the organisation signature of ``pdf_blob`` (its ``signed`` facts) and the
+    ``attachments`` she signed (``unsigned``: those she could not) and issues it. Only cheap
+    checks run here, the same in a replay: the draft is still the file she read
+    (``extends``), still at the clerk, the number still the next, the signed files extend
+    theirs with the organisation's certificate in what they added. A stale job is refused
+    (and retried by the queue with fresh work)."""
+    doc, org = outgoing_and_org(ctx, outgoing_id)
+    clerk = _clerk_of(ctx, org)
+    if org.clerk_mode != "npc" or clerk is None or clerk.address != ctx.actor.strip().lower():
+        raise DocflowForbidden("Chỉ văn thư tự động của cơ quan mới được phát hành theo cách này.",
+                               f"{ctx.actor} is not the automatic clerk of org {org.id}")
+    need_status(doc, ("at_clerk",), "phát hành")
+    if extends != doc.pdf_blob:
+        raise DocflowError("Văn bản đã thay đổi từ khi văn thư xem; văn thư sẽ xem lại.",
+                           f"stale: the job read {extends}, the document is {doc.pdf_blob}")
+    if refusal is not None:
+        _refuse_at_clerk(ctx, doc, clerk.address, refusal)
+        return {"status": doc.status, "clerk": "npc", "released": False, "refusal": refusal}
+    today = rules.vn_today(ctx.now)
+    if issued != today.isoformat() or [number, symbol] != list(_planned(ctx.session, doc, org, today)):
+        raise DocflowError("Số văn bản đã được cấp cho văn bản khác; văn thư sẽ cấp lại.",
+                           f"stale: number {number} {symbol} on {issued}, now {_planned(ctx.session, doc, org, today)}"
+                           f" on {today}")
+    check_blob(ctx, pdf_blob, "đã ký")
+    data = derived_from(ctx, pdf_blob, doc.pdf_blob)
+    record = _org_signature_from_facts(ctx, doc, data, signed or {})
+    token = signing_api.token_view(ctx.session, ctx.sandbox.id, org.org_token_id)
+    if token is None or record["fingerprint"] != token.fingerprint:
+        raise DocflowError("Văn thư phải ký bằng chứng thư số của cơ quan.", "not the organisation's token")
+    atts = _signed_attachments(ctx, doc, attachments)
+    _number(ctx, doc, org, clerk.address, None)
+    _record_org_signature(ctx, doc, pdf_blob, record, clerk.address)
+    _record_attachments(ctx, doc, atts, list(unsigned or []), clerk.address)
+    _issue(ctx, doc, org, clerk.address, mail)
+    return {"status": doc.status, "clerk": "npc", "released": True, "symbol": doc.symbol}
+
+
+def _planned(session, doc: OutgoingDoc, org: Organisation, today) -> tuple[int, str]:
+    """The number and symbol the clerk gives ``doc`` on ``today``: its own when it was numbered
+    this year before (sent back, forwarded again), else the next free one of the sổ đi."""
+    if doc.number is not None and doc.year == today.year:
+        return doc.number, doc.symbol
+    unit = session.get(Unit, doc.unit_id) if doc.unit_id is not None else None
+    n = next_number(session, org.id, "di", today.year)
+    return n, rules.symbol(n, doc.type_code, org.code, unit.code if unit else None)
+
+
+@jobs.job_kind(AUTO_CLERK_JOB)
+def automatic_clerk_job(run) -> dict | None:
+    """The automatic clerk at work (a ``sandbox.kernel.jobs`` function, outside any
+    transaction): she reads the draft, has the verifier judge the leader's signature, and
+    either refuses it or numbers it, signs it for the organisation (and its PDF attachments)
+    with the token she holds, then records all of it with one ``docflow.auto_clerk``. Run
+    again after a crash, she finds the draft no longer at the clerk and does nothing."""
+    rt, sid, oid = run.runtime, run.sandbox_id, int(run.args["outgoing_id"])
+    signing_api.use_pki(rt)
+    with rt.db.read() as s:
+        q = Scoped(s, sid)
+        doc = q.get(OutgoingDoc, oid)
+        org = q.get(Organisation, doc.org_id) if doc is not None else None
+        if doc is None or org is None or doc.status != "at_clerk" or org.clerk_mode != "npc":
+            return {"skipped": f"văn bản không còn chờ văn thư ({doc.status if doc else 'không có'})"}
+        clerk = s.scalar(select(Person).where(Person.sandbox_id == sid, Person.org_id == org.id,
+                                              Person.role == "van_thu").order_by(Person.id))
+    if clerk is None or org.org_token_id is None or org.npc_pin_blob is None:
+        raise DocflowError("Cơ quan chưa có văn thư tự động với chứng thư số cơ quan.",
+                           f"org {org.id} has no NPC clerk")
+    problem = leader_check(rt, sid, oid)
+    if problem:
+        return run.dispatch(clerk.address, "docflow.auto_clerk",
+                            {"outgoing_id": oid, "extends": doc.pdf_blob, "refusal": problem})
+    when = rt.clock.now()
+    today = rules.vn_today(when)
+    with rt.db.read() as s:
+        number_, symbol = _planned(s, doc, org, today)
+    seal = signing_api.npc_organisation_signer(rt, sid, org.org_token_id, rt.blobs.get(org.npc_pin_blob).decode(),
+                                               holder=clerk.address, seal_name=org.name)
+    if seal is None:
+        raise DocflowError("Văn thư không dùng được thiết bị ký số của cơ quan.", f"org token {org.org_token_id}")
+    pdf = seal.sign(rt.blobs.get(doc.pdf_blob), layout=layout_from_json(doc.layout), number=symbol,
+                    date_text=rules.date_line(org.place, today), when=when)
+    blob = rt.blobs.put(pdf)
+    atts, failed = sign_attachments(rt.blobs, seal, doc.attachments, symbol, when)
+    rows = [{"index": i, "blob": a["blob"], "signed": signed_facts(rt.blobs, a["blob"], old["blob"])}
+            for i, (a, old) in enumerate(zip(atts, doc.attachments)) if a.get("signed") and not old.get("signed")]
+    mail = _mail_args(rt, sid, org, doc.recipients, type_code=doc.type_code, summary=doc.summary, symbol=symbol,
+                      issued_date=today, pdf_blob=blob, attachments=atts, when=when)
+    return run.dispatch(clerk.address, "docflow.auto_clerk", dict(
+        outgoing_id=oid, extends=doc.pdf_blob, number=number_, symbol=symbol, issued=today.isoformat(),
+        pdf_blob=blob, signed=signed_facts(rt.blobs, blob, doc.pdf_blob), attachments=rows, unsigned=failed,
+        mail=mail))
+
+
+# --- before issue 14: the automatic clerk inside the forwarding action (replays of old logs) ----
 def auto_clerk_in_action(ctx: ActionContext, outgoing_id: int) -> dict:
-    """The automatic clerk's part of the forwarding action of draft ``outgoing_id``."""
+    """The automatic clerk's part inside the forwarding action of draft ``outgoing_id``: how
+    every forward recorded before issue 14 (no ``deferred``) was released, kept so that such a
+    log still replays."""
     doc = ctx.session.get(OutgoingDoc, outgoing_id)
     org = ctx.session.get(Organisation, doc.org_id)
     return release_by_automatic_clerk(ctx, doc, org)
@@ -303,7 +530,8 @@ def release_by_automatic_clerk(ctx: ActionContext, doc: OutgoingDoc, org: Organi
     signs for the organisation with the token she holds (its PIN from the blob store) and issues."""
     clerk = _clerk_of(ctx, org)
     if clerk is None or org.org_token_id is None or org.npc_pin_blob is None:
-        raise DocflowError("Cơ quan chưa có văn thư tự động với chứng thư số cơ quan.", f"org {org.id} has no NPC clerk")
+        raise DocflowError("Cơ quan chưa có văn thư tự động với chứng thư số cơ quan.",
+                           f"org {org.id} has no NPC clerk")
     problem = leader_problem_in(ctx, doc)
     if problem:
         _refuse_at_clerk(ctx, doc, clerk.address, problem)
@@ -362,7 +590,7 @@ def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: i
     signature with the organisation token and PIN, sign each separate PDF attachment with the
     same certificate (Decree 30: top right of page 1, number/symbol + time), record it all
     (``docflow.org_signed``)."""
-    doc, org, _signer = open_outgoing(runtime, sandbox_id, outgoing_id)
+    doc, org, signer = open_outgoing(runtime, sandbox_id, outgoing_id)
     with runtime.db.read() as s:
         me = Scoped(s, sandbox_id).first(Person, Person.address == actor.strip().lower())
     if me is None or me.org_id != org.id or me.role != "van_thu":
@@ -382,16 +610,34 @@ def org_sign(runtime, sandbox_id: int, actor: str, outgoing_id: int, token_id: i
     pdf = seal.sign(runtime.blobs.get(doc.pdf_blob), layout=layout_from_json(doc.layout), number=number_text,
                     date_text=date_text, when=when)
     atts, _failed = sign_attachments(runtime.blobs, seal, doc.attachments, doc.symbol, when)
-    signed = [{"index": i, "blob": a["blob"]} for i, (a, old) in enumerate(zip(atts, doc.attachments))
-              if a.get("signed") and not old.get("signed")]
-    return dispatch(runtime, sandbox_id, actor, "docflow.org_signed", dict(outgoing_id=outgoing_id,
-                                                                           pdf_blob=runtime.blobs.put(pdf),
-                                                                           attachments=signed))
+    blob = runtime.blobs.put(pdf)
+    # the verifier's judgement of the leader's signature in the signed file, before the write
+    with runtime.db.read() as s:
+        own = own_fingerprints(s, sandbox_id, signer.address)
+        owners = signing_api.holders_by_fingerprint(s, sandbox_id)
+    problem = leader_problem(pdf, own=own, signer_name=signer.full_name, holders=owners,
+                             trust=signing_api.trust_of(runtime.dispatcher.services))
+    if problem:
+        raise DocflowError(f"Không thể ký số của cơ quan: {problem}", "leader signature not acceptable")
+    signed = [{"index": i, "blob": a["blob"], "signed": signed_facts(runtime.blobs, a["blob"], old["blob"])}
+              for i, (a, old) in enumerate(zip(atts, doc.attachments)) if a.get("signed") and not old.get("signed")]
+    return dispatch(runtime, sandbox_id, actor, "docflow.org_signed", dict(
+        outgoing_id=outgoing_id, pdf_blob=blob, attachments=signed,
+        signed=signed_facts(runtime.blobs, blob, doc.pdf_blob)))
 
 
 def issue(runtime, sandbox_id: int, actor: str, outgoing_id: int) -> dict:
-    """Phát hành (clerk): deliver to units, organisations and e-mail recipients → ``sent``."""
-    return dispatch(runtime, sandbox_id, actor, "docflow.issue", dict(outgoing_id=outgoing_id))
+    """Phát hành (clerk): deliver to units, organisations and e-mail recipients → ``sent``
+    (the release mail is built first, outside the write)."""
+    doc, org, _signer = open_outgoing(runtime, sandbox_id, outgoing_id)
+    args: dict = dict(outgoing_id=outgoing_id)
+    if doc.status == "org_signed" and doc.symbol:
+        mail = _mail_args(runtime, sandbox_id, org, doc.recipients, type_code=doc.type_code, summary=doc.summary,
+                          symbol=doc.symbol, issued_date=doc.issued_date, pdf_blob=doc.pdf_blob,
+                          attachments=doc.attachments, when=runtime.clock.now())
+        if mail is not None:
+            args["mail"] = mail
+    return dispatch(runtime, sandbox_id, actor, "docflow.issue", args)
 
 
 def archive(runtime, sandbox_id: int, actor: str, outgoing_id: int) -> dict:

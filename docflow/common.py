@@ -25,9 +25,9 @@ from .models import DocEvent, Organisation, OutgoingDoc, Person, Register, Regis
 from .queries import Scoped
 from .rules import nfc
 
-__all__ = ["WORLD_ACTORS", "SYSTEM", "ADDRESS_RE", "RECIPIENT", "dispatch", "open_outgoing", "iso", "get_row",
-           "person_at", "acting_person", "is_world", "add_event", "require_clerk", "take_number", "check_blob",
-           "clean_attachments", "outgoing_and_org", "need_status", "signer_of", "require_signer",
+__all__ = ["WORLD_ACTORS", "SYSTEM", "ADDRESS_RE", "RECIPIENT", "AUTO_CLERK_JOB", "dispatch", "open_outgoing", "iso",
+           "get_row", "person_at", "acting_person", "is_world", "add_event", "require_clerk", "take_number",
+           "next_number", "check_blob", "clean_attachments", "outgoing_and_org", "need_status", "signer_of", "require_signer",
            "reset_to_unsigned"]
 
 #: Actors that build the world (scenario loader, tests, CLI) rather than play in it.
@@ -36,6 +36,8 @@ WORLD_ACTORS = ("system", "scenario")
 SYSTEM = "system"
 ADDRESS_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
+#: the background job of an automatic clerk (queued by the NPC rule ``auto_clerk`` on a forward)
+AUTO_CLERK_JOB = "docflow.auto_clerk"
 #: a recipient or delivery row names its target's kind: {"kind": "unit"|"org"|"email", "id": …}
 RECIPIENT = KindBy("kind", {"unit": "unit", "org": "org"})
 #: the id kinds of the workflow's rows that actions name
@@ -121,14 +123,33 @@ def _register(ctx: ActionContext, org: Organisation, kind: str, year: int) -> Re
     return reg
 
 
+def _entry(session, register_id: int, n: int) -> RegisterEntry | None:
+    return session.scalar(select(RegisterEntry).where(RegisterEntry.register_id == register_id,
+                                                      RegisterEntry.number == n))
+
+
+def _next_free(session, reg: Register) -> int:
+    n = reg.last_number + 1
+    while _entry(session, reg.id, n) is not None:
+        n += 1
+    return n
+
+
+def next_number(session, org_id: int, kind: str, year: int) -> int:
+    """The number :func:`take_number` would give next (for a job that signs it before the
+    action takes it; the action checks it is still the next)."""
+    reg = session.scalar(select(Register).where(Register.org_id == org_id, Register.kind == kind,
+                                                Register.year == year))
+    return 1 if reg is None else _next_free(session, reg)
+
+
 def take_number(ctx: ActionContext, org: Organisation, kind: str, year: int, doc_kind: str, doc_id: int,
                 symbol_of=None, number: int | None = None) -> tuple[int, str]:
     """The next free number of the register (or ``number`` when still free); never reused."""
     reg = _register(ctx, org, kind, year)
 
     def used(n: int) -> RegisterEntry | None:
-        return ctx.session.scalar(select(RegisterEntry).where(RegisterEntry.register_id == reg.id,
-                                                              RegisterEntry.number == n))
+        return _entry(ctx.session, reg.id, n)
 
     if number is not None:
         if int(number) < 1:
@@ -141,9 +162,7 @@ def take_number(ctx: ActionContext, org: Organisation, kind: str, year: int, doc
                                f"({prior.symbol or 'văn bản khác'}): mỗi số chỉ được cấp một lần trong năm.",
                                f"number {n} already used in register {reg.id}")
     else:
-        n = reg.last_number + 1
-        while used(n) is not None:
-            n += 1
+        n = _next_free(ctx.session, reg)
     sym = symbol_of(n) if symbol_of else ""
     ctx.session.add(RegisterEntry(sandbox_id=ctx.sandbox.id, register_id=reg.id, number=n, symbol=sym,
                                   doc_kind=doc_kind, doc_id=doc_id, at=ctx.now, by=ctx.actor))

@@ -25,7 +25,7 @@ from .models import Comment, DraftVersion, Organisation, OutgoingDoc, Person, Un
 from .queries import Scoped
 from .render import render_draft
 from .rules import nfc
-from .signatures import derived_from, embedded, holders, own_fingerprints
+from .signatures import derived_from, embedded, fact_signature, holders, own_fingerprints, signed_facts
 from .uploads import stored_uploads
 
 __all__ = ["create_draft", "update_draft", "comment", "submit", "approve", "return_draft", "sign_as_leader",
@@ -186,19 +186,36 @@ def approve_action(ctx: ActionContext, *, outgoing_id: int) -> dict:
 
 # --- the leader's signature and the forwarding ----------------------------------------------
 @action("docflow.leader_signed", ids={"outgoing_id": "outgoing", "token_id": "token"}, result_ids={})
-def leader_signed_action(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, token_id: int | None = None) -> dict:
+def leader_signed_action(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str, token_id: int | None = None,
+                         signed: dict | None = None) -> dict:
     """Record the leader's approval signature made outside (the PIN never reaches the log):
     the signed PDF is checked to extend the current draft with a signature on the leader
-    field; the certificate used is recorded, and flagged when it is not the signer's own."""
+    field; the certificate used is recorded, and flagged when it is not the signer's own.
+
+    ``signed``: the facts the API read from the file before dispatching
+    (``signatures.signed_facts``: the file it extends, every signature's field and
+    fingerprint); only cheap checks run here (the file extends the current draft, exactly one
+    signature, on the leader field, its certificate on a token of the sandbox and embedded in
+    the bytes the signature added). Entries recorded before issue 14 have no ``signed``: the
+    file is read here, as it was then."""
     doc, _org = outgoing_and_org(ctx, outgoing_id)
     signer = require_signer(ctx, doc, "ký số dự thảo này")
     need_status(doc, ("submitted", "approved"), "ký số")
     check_blob(ctx, pdf_blob, "đã ký")
     data = derived_from(ctx, pdf_blob, doc.pdf_blob)
-    sigs = embedded(data)
-    if len(sigs) != 1 or sigs[0]["field"] != signing_api.LEADER_FIELD:
-        raise DocflowError("Tệp đã ký không có đúng một chữ ký tại ô chữ ký của lãnh đạo.", f"signatures {sigs}")
-    sig = sigs[0]
+    if signed is None:
+        sigs = embedded(data)
+        if len(sigs) != 1 or sigs[0]["field"] != signing_api.LEADER_FIELD:
+            raise DocflowError("Tệp đã ký không có đúng một chữ ký tại ô chữ ký của lãnh đạo.", f"signatures {sigs}")
+        sig = sigs[0]
+    else:
+        facts = signed.get("signatures") or []
+        if signed.get("extends") != doc.pdf_blob:
+            raise DocflowError("Tệp đã ký không phải là bản ký của văn bản này (có thể đã tải nhầm tệp).",
+                               f"signed facts about {signed.get('extends')}, the draft is {doc.pdf_blob}")
+        if len(facts) != 1 or facts[0].get("field") != signing_api.LEADER_FIELD:
+            raise DocflowError("Tệp đã ký không có đúng một chữ ký tại ô chữ ký của lãnh đạo.", f"signatures {facts}")
+        sig = fact_signature(ctx, data, ctx.blobs.size(doc.pdf_blob), facts[0], field=signing_api.LEADER_FIELD)
     holder = holders(ctx).get(sig["fingerprint"])
     own = sig["fingerprint"] in own_fingerprints(ctx.session, ctx.sandbox.id, signer.address)
     record = {**sig, "holder": holder, "by": ctx.actor, "at": ctx.now.isoformat(), "blob": pdf_blob,
@@ -215,10 +232,16 @@ def leader_signed_action(ctx: ActionContext, *, outgoing_id: int, pdf_blob: str,
     return {"status": doc.status, "fingerprint": sig["fingerprint"], "own_certificate": own}
 
 
-@action("docflow.forward_to_clerk", ids={"outgoing_id": "outgoing"}, result_ids={})  # its deliveries: in ``created``
-def forward_to_clerk_action(ctx: ActionContext, *, outgoing_id: int, note: str = "") -> dict:
-    """"Chuyển văn thư phát hành" by the designated signer. An automatic clerk does her part
-    at once (number, organisation signature, release) or refuses with a reason."""
+# the deliveries of an old entry (the clerk inside it): in ``created``
+@action("docflow.forward_to_clerk", ids={"outgoing_id": "outgoing"}, result_ids={})
+def forward_to_clerk_action(ctx: ActionContext, *, outgoing_id: int, note: str = "", deferred: bool = False) -> dict:
+    """"Chuyển văn thư phát hành" by the designated signer.
+
+    ``deferred`` (every forward since issue 14): an automatic clerk does her part later, in a
+    background job, logged as her own action ``docflow.auto_clerk`` (the NPC rule
+    ``auto_clerk`` queues it: the result says ``queued``). Entries recorded before have no
+    ``deferred``: there the automatic clerk numbered, signed and released (or refused) inside
+    this action, and a replay of such an entry does the same."""
     doc, org = outgoing_and_org(ctx, outgoing_id)
     require_signer(ctx, doc, "chuyển văn thư phát hành")
     need_status(doc, ("submitted", "approved", "leader_signed"), "chuyển văn thư phát hành")
@@ -343,13 +366,18 @@ def sign_as_leader(runtime, sandbox_id: int, actor: str, outgoing_id: int, token
         raise DocflowError(f"Không thể ký số: văn bản đang ở trạng thái «{rules.OUTGOING_STATUS[doc.status]}».",
                            f"sign in status {doc.status}")
     leader = signing_api.leader_signer(runtime, sandbox_id, token_id, pin, actor=actor)
+    # all the CPU work before the write: the signature, storing it, reading it back (pyHanko)
     pdf = leader.sign(runtime.blobs.get(doc.pdf_blob), when=runtime.clock.now())
     blob = runtime.blobs.put(pdf)
+    facts = signed_facts(runtime.blobs, blob, doc.pdf_blob)
     return dispatch(runtime, sandbox_id, actor, "docflow.leader_signed", dict(outgoing_id=outgoing_id, pdf_blob=blob,
-                                                                              token_id=token_id))
+                                                                              token_id=token_id, signed=facts))
 
 
 def forward_to_clerk(runtime, sandbox_id: int, actor: str, outgoing_id: int, note: str = "") -> dict:
-    """Chuyển văn thư phát hành. With an automatic clerk the result says ``released`` (with
-    ``symbol``) or gives her ``refusal`` (also stored on the draft: ``clerk_refusal``)."""
-    return dispatch(runtime, sandbox_id, actor, "docflow.forward_to_clerk", dict(outgoing_id=outgoing_id, note=note))
+    """Chuyển văn thư phát hành: answers at once. With an automatic clerk the result says
+    ``queued``: her release (or refusal, also stored on the draft: ``clerk_refusal``) follows
+    as her own action ``docflow.auto_clerk``, done by the job worker (``sandbox serve``), or by
+    ``sandbox.kernel.jobs.run_pending(runtime)`` where no worker runs."""
+    return dispatch(runtime, sandbox_id, actor, "docflow.forward_to_clerk",
+                    dict(outgoing_id=outgoing_id, note=note, deferred=True))

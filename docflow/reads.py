@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import func, or_
 
+from sandbox.kernel import jobs
 from sandbox.kernel.actions import ActionContext, KindBy, action
 from sandbox.kernel.clock import as_utc
 from signing import api as signing_api
 
 from . import rules
-from .common import acting_person, dispatch, get_row
+from .common import AUTO_CLERK_JOB, acting_person, dispatch, get_row
 from .errors import DocflowError, DocflowForbidden, DocflowNotFound
 from .models import (Assignment, DocEvent, DraftVersion, Comment, IncomingDoc, Organisation, OutgoingDoc, PageView,
                      Person, Register, RegisterEntry, Unit)
@@ -206,6 +207,10 @@ class OutgoingDetail(OutgoingRow):
     history: list[EventInfo] = field(default_factory=list)
     forwarded_to_clerk: bool = False
     layers: int = 0
+    #: an automatic clerk's background job is waiting or at work on it (the page refreshes)
+    clerk_at_work: bool = False
+    #: her job gave up (its reasons are kept with the job, for the examiner)
+    clerk_failed: bool = False
 
 
 @dataclass
@@ -507,12 +512,15 @@ def outgoing_doc(runtime, sandbox_id: int, viewer: str | None, outgoing_id: int)
             x["lien_thong"] = (LIEN_THONG[inc.status] if inc is not None else
                                "01" if x.get("status") == "delivered" else None)
             deliveries.append(x)
+        job = jobs.find(s, sandbox_id, f"outgoing:{d.id}", AUTO_CLERK_JOB) if d.status == "at_clerk" else None
         return _outgoing_row(q, d, {}, OutgoingDetail, org_id=d.org_id, unit_id=d.unit_id, body=list(d.body),
                              addressees=list(d.addressees), signer_title=d.signer_title,
                              recipients=list(d.recipients), attachments=list(d.attachments), version=d.version,
                              pdf_blob=d.pdf_blob, signatures=sigs, deliveries=deliveries,
                              versions=versions, comments=comments, history=_events(q, "out", d.id),
-                             forwarded_to_clerk=d.forwarded_to_clerk, layers=len(live))
+                             forwarded_to_clerk=d.forwarded_to_clerk, layers=len(live),
+                             clerk_at_work=job is not None and job.status in (jobs.PENDING, jobs.RUNNING),
+                             clerk_failed=job is not None and job.status == jobs.FAILED)
 
 
 def tracking(runtime, sandbox_id: int, viewer: str, *, only_overdue: bool = False, q: str | None = None,

@@ -17,7 +17,7 @@ from .errors import DocflowError
 from .models import OutgoingDoc, Person
 
 __all__ = ["use_pki", "embedded", "own_fingerprints", "holders", "derived_from", "leader_problem",
-           "leader_problem_in", "sign_attachments"]
+           "leader_problem_in", "sign_attachments", "signed_facts", "fact_signature", "check_extends"]
 
 
 def use_pki(runtime, pki) -> None:
@@ -48,15 +48,56 @@ def holders(ctx: ActionContext) -> dict[str, str]:
     return signing_api.holders_by_fingerprint(ctx.session, ctx.sandbox.id)
 
 
+def check_extends(data: bytes, old: bytes) -> None:
+    """Refuse ``data`` unless it extends ``old`` (an incremental update: a signature added to
+    this very file)."""
+    if not old or len(data) <= len(old) or data[:len(old)] != old:
+        raise DocflowError("Tệp đã ký không phải là bản ký của văn bản này (có thể đã tải nhầm tệp).",
+                           "signed PDF is not an incremental update of the current one")
+
+
 def derived_from(ctx: ActionContext, new_blob: str, old_blob: str | None) -> bytes:
     """The bytes of ``new_blob``, refused unless they extend ``old_blob`` (an incremental update:
     a signature added to this very file)."""
     data = ctx.blobs.get(new_blob)
-    old = ctx.blobs.get(old_blob) if old_blob else b""
-    if not old or len(data) <= len(old) or data[:len(old)] != old:
-        raise DocflowError("Tệp đã ký không phải là bản ký của văn bản này (có thể đã tải nhầm tệp).",
-                           "signed PDF is not an incremental update of the current one")
+    check_extends(data, ctx.blobs.get(old_blob) if old_blob else b"")
     return data
+
+
+# --- facts read outside an action, re-checked cheaply inside -----------------------------------
+def signed_facts(blobs, new_blob: str, base_blob: str) -> dict:
+    """Outside an action (the API or the clerk's job, before dispatching): what the action is
+    told about a signed file, read from its bytes with pyHanko: ``{"extends": base_blob,
+    "signatures": [{"field", "fingerprint"}, …]}`` (every signature, in signing order).
+    Refused unless the file extends ``base_blob``. The action re-checks these facts cheaply
+    (:func:`fact_signature`); a replay re-applies them as logged."""
+    data = blobs.get(new_blob)
+    check_extends(data, blobs.get(base_blob))
+    return {"extends": base_blob,
+            "signatures": [{"field": s["field"], "fingerprint": s["fingerprint"]} for s in embedded(data)]}
+
+
+def fact_signature(ctx: ActionContext, data: bytes, since: int, fact: dict, *, field: str,
+                   kind: str | None = None) -> dict:
+    """Inside an action: the record (``{field, fingerprint, signer, subject, serial, kind}``) of
+    one signature the facts of :func:`signed_facts` name, after the cheap checks a replay
+    repeats identically: it is on ``field``; its certificate is on a token of this sandbox
+    (of ``kind`` when given); and that certificate is embedded in the bytes the update added
+    (from offset ``since``: what the file had before). Names, serial and kind come from the
+    certificate itself, not from the caller."""
+    if not isinstance(fact, dict) or fact.get("field") != field:
+        raise DocflowError(f"Tệp đã ký không có chữ ký tại ô {field}.", f"signature fact {fact!r}")
+    cert = signing_api.token_certificate(ctx.session, ctx.sandbox.id, str(fact.get("fingerprint") or ""))
+    if cert is None:
+        raise DocflowError("Chứng thư số của chữ ký không thuộc thiết bị ký số nào trong hệ thống.",
+                           f"no token with fingerprint {fact.get('fingerprint')!r}")
+    if not signing_api.embeds_certificate(data, since, cert):
+        raise DocflowError("Tệp đã ký không chứa chữ ký số bằng chứng thư số này.",
+                           f"certificate {fact.get('fingerprint')} not in the update")
+    record = signing_api.certificate_record(cert, field)
+    if kind is not None and record["kind"] != kind:
+        raise DocflowError("Chữ ký số không dùng đúng loại chứng thư số.", f"kind {record['kind']} != {kind}")
+    return record
 
 
 def leader_problem(pdf: bytes, *, own: set[str], signer_name: str, holders: dict[str, str], trust) -> str | None:

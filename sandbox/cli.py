@@ -37,16 +37,16 @@ def main(ctx, data_dir, database_url):
 
 
 @main.command()
-@click.argument("component", type=click.Choice(["all", "web", "smtp", "imap"]), default="all")
+@click.argument("component", type=click.Choice(["all", "web", "smtp", "imap", "worker"]), default="all")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--http-port", default=8080, show_default=True, type=int)
 @click.option("--smtp-port", default=2525, show_default=True, type=int)
 @click.option("--imap-port", default=1143, show_default=True, type=int)
 @click.pass_obj
 def serve(obj: _Ctx, component, host, http_port, smtp_port, imap_port):
-    """Run the web app and the mail servers (all in one process by default)."""
+    """Run the web app, the mail servers and the job worker (all in one process by default)."""
     from .server import serve as run
-    components = {"web", "smtp", "imap"} if component == "all" else {component}
+    components = {"web", "smtp", "imap", "worker"} if component == "all" else {component}
     run(obj.runtime(), host, http_port, smtp_port, components, imap_port=imap_port)
 
 
@@ -305,6 +305,9 @@ def grade(obj: _Ctx, name, as_json, html_file, pdf_file, sign, organiser):
         if sb is None:
             click.echo(f"Lỗi: không có sandbox {name}.", err=True)
             sys.exit(2)
+        # what the sandbox's NPCs still have to do (the automatic clerk's release) is done first
+        from sandbox.kernel.jobs import run_pending
+        run_pending(rt, sandbox_id=sb.id)
         state = SandboxState(rt, sb.id)
         report = grade_state(state, load(state.scenario_ref, _check_validator()).scenario)
     except SandboxError as e:

@@ -36,6 +36,7 @@ class Runtime:
         from sandbox.training import models as _training  # noqa: F401  (drill class tables)
         from sandbox.appeals import models as _appeals  # noqa: F401  (grade records, re-grades, appeals)
         from sandbox.kernel import models  # noqa: F401
+        from sandbox.kernel import jobs as _jobs  # noqa: F401  (the job queue's table)
 
         settings = settings or Settings()
         settings.ensure_dirs()

@@ -1,6 +1,7 @@
-"""Runs the web app (waitress) and the mail servers (SMTP, IMAP) in one process: a trainer's laptop
-needs nothing else. At contest scale each part runs as its own process
-(``sandbox serve web|smtp|imap``) against PostgreSQL."""
+"""Runs the web app (waitress), the mail servers (SMTP, IMAP) and the job worker (the automatic
+clerk's releases: ``sandbox.kernel.jobs``) in one process: a trainer's laptop needs nothing
+else. At contest scale each part runs as its own process (``sandbox serve web|smtp|imap|worker``)
+against PostgreSQL; several workers may run (they claim with ``SKIP LOCKED``)."""
 from __future__ import annotations
 
 import signal
@@ -16,7 +17,12 @@ def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: se
     smtp = None
     imap = None
     web = None
+    worker = None
     try:
+        if "worker" in components:
+            from sandbox.kernel.jobs import Worker
+            worker = Worker(rt).start()
+            announce("Xử lý việc nền (văn thư tự động): đang chạy")
         if "smtp" in components:
             from mailserver.smtp import SubmissionController
             smtp = SubmissionController(rt, host, smtp_port)
@@ -44,6 +50,8 @@ def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: se
     finally:
         if web is not None:
             web.close()
+        if worker is not None:
+            worker.stop()
         if smtp is not None:
             smtp.stop()
         if imap is not None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -195,8 +197,30 @@ def _tokens(runtime, sc, sandbox_id: int, name: str, people: dict, actor: str) -
         owner = people[t.certificate_of]
         signing_api.provision(d, sandbox_id, people[t.holder].email.lower(), bundles[owner.id], owner.pin,
                               label=f"Chứng thư số của {owner.name}", owner=owner.email.lower(), actor=actor)
-    for pid in sc.world.revoked:
-        pki.revoke(bundles[pid])
+    if sc.world.revoked:
+        with _revocations_locked(runtime):
+            for pid in sc.world.revoked:
+                pki.revoke(bundles[pid])
+
+
+@contextmanager
+def _revocations_locked(runtime):
+    """Revocations are kept in a file of the data folder (``signing.sandbox_pki``), read,
+    changed and written back: sandboxes built by several processes at once (parallel
+    provisioning) take turns here, so no process writes over another's revocation."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: one process builds
+        yield
+        return
+    folder = Path(runtime.settings.data_dir) / "signing" / "ca"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".revoked.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _address_header(parties) -> str:
@@ -205,41 +229,64 @@ def _address_header(parties) -> str:
 
 
 def _seed_message(loaded: Loaded, m, seed_id: str, ctx: dict, when: dt.datetime, people: dict
-                  ) -> tuple[EmailMessage, str, str, dict[str, str]]:
-    """The initial mail ``m`` as a message dated ``when``: (message, its Message-ID, made from
-    the scenario and the seed mail's id, the sender's address, its files' SHA-256 by name)."""
-    msg = EmailMessage(policy=OUTGOING)
+                  ) -> tuple[bytes, str, str, str, dict[str, str]]:
+    """The initial mail ``m`` as a message dated ``when``: (its bytes, its Message-ID, made
+    from the scenario and the seed mail's id, the sender's address, the subject, its files'
+    SHA-256 by name). The bytes are made once per process for the same rendered message:
+    every sandbox of a shift whose variants leave this mail alike gets the same bytes (one
+    blob), instead of rendering the MIME message again for each candidate."""
     sender_name, sender = _person_address(templates.render(m.sender, ctx), people)
-    msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
     tos = [_person_address(templates.render(x, ctx), people) for x in m.to] or \
           [(people[m.mailbox].name, people[m.mailbox].email.lower())]
-    msg["To"] = _address_header(tos)
-    if m.cc:
-        msg["Cc"] = _address_header(_person_address(templates.render(x, ctx), people) for x in m.cc)
-    msg["Subject"] = templates.render(m.subject, ctx)
-    msg["Date"] = format_datetime(when.astimezone(VN_TZ))
+    ccs = tuple(_person_address(templates.render(x, ctx), people) for x in m.cc)
+    subject = templates.render(m.subject, ctx)
     mid = f"<{loaded.id}.{seed_id}@{sender.split('@')[-1]}>"
-    msg["Message-ID"] = mid
     body = templates.render(m.body, ctx)
-    if m.html:
+    files, parts = {}, []
+    for att in m.attachments:
+        fname, ctype, data = attachment_bytes(att, loaded.scenario, ctx)
+        files[fname] = hashlib.sha256(data).hexdigest()
+        parts.append((fname, ctype, data))
+    key = (sender_name, sender, tuple(tos), ccs, subject, when, mid, body, bool(m.html),
+           tuple((f, c, files[f]) for f, c, _ in parts))
+    raw = _SEED_BYTES.get(key)
+    if raw is None:
+        raw = _message_bytes(sender_name, sender, tos, ccs, subject, when, mid, body, m.html, parts)
+        if len(_SEED_BYTES) >= 512:
+            _SEED_BYTES.clear()
+        _SEED_BYTES[key] = raw
+    return raw, mid, sender, str(OUTGOING.header_factory("Subject", subject)), files
+
+
+#: seed mails already made in this process, by everything they are made of
+_SEED_BYTES: dict[tuple, bytes] = {}
+
+
+def _message_bytes(sender_name: str, sender: str, tos, ccs, subject: str, when: dt.datetime, mid: str, body: str,
+                   html: bool, parts) -> bytes:
+    msg = EmailMessage(policy=OUTGOING)
+    msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
+    msg["To"] = _address_header(tos)
+    if ccs:
+        msg["Cc"] = _address_header(ccs)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when.astimezone(VN_TZ))
+    msg["Message-ID"] = mid
+    if html:
         msg.set_content(body, subtype="html")
     else:
         msg.set_content(body)
-    files = {}
-    for att in m.attachments:
-        fname, ctype, data = attachment_bytes(att, loaded.scenario, ctx)
+    for fname, ctype, data in parts:
         main, sub = ctype.split("/", 1)
         msg.add_attachment(data, maintype=main, subtype=sub, filename=fname)
-        files[fname] = hashlib.sha256(data).hexdigest()
-    return msg, mid, sender, files
+    return msg.as_bytes()
 
 
 def _seed_mail(runtime, loaded: Loaded, sandbox_id: int, m, seed_id: str, ctx: dict, start: dt.datetime,
                people: dict, actor: str) -> dict:
     """Put the initial mail ``m`` into its owner's folder (``mail.append``); its anchor for the grader."""
     when = start - dt.timedelta(minutes=m.minutes_before_start)
-    msg, mid, sender, files = _seed_message(loaded, m, seed_id, ctx, when, people)
-    raw = msg.as_bytes()
+    raw, mid, sender, subject, files = _seed_message(loaded, m, seed_id, ctx, when, people)
     owner = people[m.mailbox].email.lower()
     with runtime.db.read() as s:
         acc = mail_api.account_by_address(s, sandbox_id, owner)
@@ -249,7 +296,7 @@ def _seed_mail(runtime, loaded: Loaded, sandbox_id: int, m, seed_id: str, ctx: d
     runtime.dispatcher.dispatch(sandbox_id, actor, "mail.append", {
         "account_id": acc.id, "mailbox_id": box_id, "raw": runtime.blobs.put(raw),
         "flags": ["\\Seen"] if m.seen else [], "internal_date": when.isoformat()})
-    return {"message_id": mid, "mailbox": owner, "from": sender, "subject": str(msg["Subject"]),
+    return {"message_id": mid, "mailbox": owner, "from": sender, "subject": subject,
             "attachments": files, "phishing": m.phishing}
 
 

@@ -63,7 +63,7 @@ __all__ = [
     "sign_with_token", "check_signable", "sample_draft",
     "PKI_SERVICE", "use_pki", "installed_pki", "trust_of", "timestamper_at",
     "leader_signer", "organisation_signer", "held_organisation_signer", "LeaderSigner", "OrganisationSigner",
-    "signatures_in", "certificate_record",
+    "npc_organisation_signer", "signatures_in", "certificate_record", "token_certificate", "embeds_certificate",
     "verify_pdf", "Report", "signature_png", "seal_png", "SigningError",
     "record_file", "find_file",
     "Layout", "Rect", "LEADER_FIELD", "ORG_FIELD", "NUMBER_FIELD", "DATE_FIELD",
@@ -375,6 +375,42 @@ def held_organisation_signer(ctx, token_id: int, pin: str, *, holder: str,
         return None
     cert, key = load_cert(tok.cert_pem.encode()), decrypt_key(tok.key_blob, pin)
     return OrganisationSigner(lambda: (cert, key), installed_pki(ctx.services), lambda: ctx.now, seal_name)
+
+
+def npc_organisation_signer(runtime, sandbox_id: int, token_id: int, pin: str, *, holder: str,
+                            seal_name: str) -> OrganisationSigner | None:
+    """Outside an action (the automatic clerk's background job): the organisation signer of the
+    token ``token_id`` that ``holder`` holds, its key decrypted with the PIN she keeps (no PIN
+    bookkeeping: a wrong PIN raises :class:`SigningError`), the runtime's PKI, the sandbox
+    clock unless a time is given. None when ``holder`` holds no such token or it is locked."""
+    with runtime.db.read() as s:
+        tok = next((t for t in tokens_of(s, sandbox_id, holder) if t.id == token_id), None)
+        if tok is None or tok.locked:
+            return None
+        cert_pem, key_blob = tok.cert_pem, tok.key_blob
+    cert, key = load_cert(cert_pem.encode()), decrypt_key(key_blob, pin)
+    return OrganisationSigner(lambda: (cert, key), use_pki(runtime), runtime.clock.now, seal_name)
+
+
+def token_certificate(session, sandbox_id: int, fingerprint: str):
+    """The certificate (``cryptography``) of a token of the sandbox with this SHA-256
+    fingerprint, or None: what an action recording a signature knows of its certificate."""
+    pem = session.scalar(select(SigningToken.cert_pem).where(SigningToken.sandbox_id == sandbox_id,
+                                                             SigningToken.fingerprint == fingerprint)
+                         .order_by(SigningToken.id).limit(1))
+    return load_cert(pem.encode()) if pem else None
+
+
+def embeds_certificate(data: bytes, since: int, cert) -> bool:
+    """Whether the bytes of ``data`` after offset ``since`` (an incremental update of the file
+    that was ``since`` bytes long) embed ``cert``: a signature's CMS carries its signer's
+    certificate, written in hexadecimal in the signature's ``/Contents``. A byte search (well
+    under a millisecond): cheap enough for an action's transaction, where parsing the PDF
+    (pyHanko) is not."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = cert.public_bytes(Encoding.DER).hex().encode()
+    return data.find(der.upper(), since) >= 0 or data.find(der, since) >= 0
 
 
 def _cn(name) -> str:

@@ -127,10 +127,11 @@ def smtp_server(runtime):
 
 @pytest.fixture
 def live_server(sqlite_runtime):
-    """The web app (threaded WSGI server) and SMTP on free loopback ports, SQLite."""
+    """The web app (threaded WSGI server), SMTP and the job worker on free loopback ports, SQLite."""
     from werkzeug.serving import make_server
 
     from mailserver.smtp import SubmissionController
+    from sandbox.kernel.jobs import Worker
     from sandbox.web import create_app
 
     app = create_app(sqlite_runtime)
@@ -139,6 +140,7 @@ def live_server(sqlite_runtime):
     thread.start()
     smtp = SubmissionController(sqlite_runtime, "127.0.0.1", free_port())
     smtp.start()
+    worker = Worker(sqlite_runtime).start()  # the automatic clerk's jobs, as in `sandbox serve`
 
     class Live:
         url = f"http://127.0.0.1:{srv.server_port}"
@@ -146,6 +148,7 @@ def live_server(sqlite_runtime):
         smtp_port = smtp.port
 
     yield Live
+    worker.stop()
     smtp.stop()
     srv.shutdown()
 

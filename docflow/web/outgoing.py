@@ -157,6 +157,9 @@ def forward(doc_id: int):
     note = unicodedata.normalize("NFC", request.form.get("note", "")).strip()
 
     def done(r: dict) -> str:
+        if r.get("queued"):
+            return ("Đã chuyển văn thư phát hành. Văn thư đang cấp số, ký số của cơ quan và phát hành văn bản; "
+                    "trang này tự cập nhật khi xong.")
         if r.get("clerk") == "npc":
             if r.get("released"):
                 return (f"Đã chuyển văn thư phát hành. Văn thư đã cấp số {r.get('symbol')}, ký số của cơ quan "
@@ -172,7 +175,7 @@ def forward(doc_id: int):
     except SandboxError as e:
         flash(e.message_vi, "error")
         return outgoing_page(d, status=e.status if e.status < 500 else 400)
-    flash(done(r), "success" if r.get("released") or r.get("clerk") != "npc" else "error")
+    flash(done(r), "success" if r.get("released") or r.get("queued") or r.get("clerk") != "npc" else "error")
     return redirect(url_for("docflow.outgoing", doc_id=doc_id))
 
 

@@ -95,6 +95,10 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
                                                                     PartScore.source.in_(kept_sources))))
         summary = GradeSummary(contest_code, part_name)
         todo: dict[int, tuple[int, str]] = {}          # sandbox id -> (candidate id, number)
+        names = [c.sandbox_name for c in cands if c.sandbox_name]
+        sandbox_ids = dict(s.execute(select(Sandbox.name, Sandbox.id).where(Sandbox.name.in_(names))).all()) \
+            if names else {}
+        scored = set(s.scalars(select(PartScore.candidate_id).where(PartScore.part_id == part_id)))
         for c in cands:
             if numbers is not None and c.number not in numbers:
                 continue
@@ -104,11 +108,9 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
             if c.id in manual:
                 summary.kept_manual.append(c.number)
                 continue
-            sb_id = s.scalar(select(Sandbox.id).where(Sandbox.name == c.sandbox_name)) if c.sandbox_name else None
+            sb_id = sandbox_ids.get(c.sandbox_name) if c.sandbox_name else None
             if sb_id is None:
-                has_score = s.scalar(select(PartScore.id).where(PartScore.candidate_id == c.id,
-                                                                PartScore.part_id == part_id)) is not None
-                if not has_score:
+                if c.id not in scored:
                     summary.no_sandbox.append(c.number)
                 continue
             todo[sb_id] = (c.id, c.number)
@@ -117,6 +119,8 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
     now = runtime.clock.now()
     points_given: list[float] = []
     with runtime.db.write() as s:
+        rows = {r.candidate_id: r for r in s.scalars(select(PartScore).where(
+            PartScore.part_id == part_id, PartScore.candidate_id.in_([c for c, _n in todo.values()])))} if todo else {}
         for sb_id, report in reports.items():
             cand_id, number = todo[sb_id]
             if "error" in report:
@@ -124,7 +128,7 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
                 continue
             mx = report.get("max") or 0
             pts = round(report["total"] * part_points / mx, 2) if mx else 0.0
-            row = s.scalar(select(PartScore).where(PartScore.candidate_id == cand_id, PartScore.part_id == part_id))
+            row = rows.get(cand_id)
             if row is None:
                 row = PartScore(candidate_id=cand_id, part_id=part_id)
                 s.add(row)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from sandbox.kernel.errors import SandboxError
+from sandbox.kernel.models import Sandbox
 from sandbox.kernel.sandboxes import archive_sandbox, find_sandbox
 
 from .admin_models import ProvisionJob
+from .build_workers import sqlite_path
 from .models import Candidate, Shift
 
 log = logging.getLogger(__name__)
@@ -77,44 +80,114 @@ def shift_candidates(runtime, code: str, shift: str) -> tuple[int, int, list[int
         return c.id, sh.id, list(ids)
 
 
-def provision_shift(runtime, code: str, shift: str, *, progress=None, actor: str = "cli") -> ProvisionResult:
+#: with ``workers`` left to the default, a shift is built on every core from this many
+#: sandboxes up (below it, starting the worker processes costs more than it saves)
+PARALLEL_FROM = 48
+
+
+def provision_shift(runtime, code: str, shift: str, *, progress=None, actor: str = "cli",
+                    workers: int | None = None) -> ProvisionResult:
     """Build the sandboxes of every candidate of ``shift``. ``progress(done, total, number)``
-    is called after each candidate. One candidate's failure is recorded and the others go on."""
-    from scenarios.build import build, instance_of
+    is called after each candidate. One candidate's failure is recorded and the others go on.
+
+    ``workers``: processes building at once (default: every core, for a shift of at least
+    ``PARALLEL_FROM`` sandboxes to build; 1: in this process). Whatever the number, every
+    sandbox is built by the same ``scenarios.build.build`` with the same seed, name and
+    in-world start (one for the whole run), so it is the same sandbox. The theory papers of
+    the shift are drawn at the end (``theory.prepare_papers``), so starting the exam is one
+    small write."""
+    contest_id, shift_id, ids = shift_candidates(runtime, code, shift)
+    start = runtime.clock.now()
+    if workers is None:
+        workers = os.cpu_count() or 1
+        with runtime.db.read() as s:
+            built_names = set(s.scalars(select(Sandbox.name)))
+            pending = sum(1 for n in s.scalars(select(Candidate.number).where(Candidate.id.in_(ids)))
+                          if sandbox_name_for(code, n) not in built_names) if ids else 0
+        if pending < PARALLEL_FROM:
+            workers = 1
+    if workers > 1 and (not runtime.db.is_sqlite or sqlite_path(runtime.settings.database_url)):
+        res = _provision_parallel(runtime, code, contest_id, shift_id, ids, start, progress, actor, workers)
+    else:
+        res = _provision_serial(runtime, code, contest_id, shift_id, ids, start, progress, actor)
+    from .theory import prepare_papers
+    try:
+        prepare_papers(runtime, _present(runtime, ids))
+    except SandboxError as e:   # an empty bank: the start will say so
+        log.warning("theory papers of %s/%s not drawn: %s", code, shift, e.detail)
+    return res
+
+
+def _present(runtime, ids: list[int]) -> list[int]:
+    with runtime.db.read() as s:
+        return list(s.scalars(select(Candidate.id).where(Candidate.id.in_(ids), Candidate.attendance != "absent"))) \
+            if ids else []
+
+
+def _start_for(loaded, start):
+    """The in-world start to build with: the run's, unless the exam set fixes its own."""
+    return None if loaded.scenario.world.start else start
+
+
+@dataclass
+class _Plan:
+    cid: int
+    number: str
+    name: str = ""
+    seed: int = 0
+    wanted: str = ""
+    build: bool = False
+
+
+def _plan_one(runtime, code: str, shift_id: int, cid: int, res: ProvisionResult) -> _Plan:
+    """What to do for one candidate: absent, skipped (recorded if needed), or build (an old
+    sandbox of another exam set archived first)."""
+    from scenarios.build import instance_of
+
+    with runtime.db.read() as s:
+        cand = s.get(Candidate, cid)
+        sh = s.get(Shift, shift_id)
+        number, attendance = cand.number, cand.attendance
+        wanted = cand.scenario_id or sh.scenario_id
+        current_name = cand.sandbox_name
+    plan = _Plan(cid, number)
+    if attendance == "absent":
+        res.absent.append(number)
+        return plan
+    name = sandbox_name_for(code, number)
+    with runtime.db.read() as s:
+        sb = find_sandbox(s, current_name or name)
+        inst = instance_of(s, sb.id) if sb is not None else None
+    if inst is not None and inst.scenario_id == wanted:
+        if current_name != sb.name:   # built before it was recorded: record it now
+            _record(runtime, cid, sb.name, wanted, inst.seed)
+        res.skipped.append(number)
+        return plan
+    if sb is not None:   # another exam set (switched to the backup set), or a failed start
+        res.archived.append(archive_sandbox(runtime.db, runtime.clock, sb.id))
+    elif current_name:   # recorded name gone; make sure the fresh name is free
+        with runtime.db.read() as s:
+            other = find_sandbox(s, name)
+        if other is not None:
+            res.archived.append(archive_sandbox(runtime.db, runtime.clock, other.id))
+    return _Plan(cid, number, name, candidate_seed(code, number), wanted, True)
+
+
+def _provision_serial(runtime, code, contest_id, shift_id, ids, start, progress, actor) -> ProvisionResult:
+    from scenarios.build import build
 
     from .contests import record_event
-    contest_id, shift_id, ids = shift_candidates(runtime, code, shift)
     load = _loader()
     res = ProvisionResult(total=len(ids))
     for i, cid in enumerate(ids, 1):
-        with runtime.db.read() as s:
-            cand = s.get(Candidate, cid)
-            sh = s.get(Shift, shift_id)
-            number, attendance = cand.number, cand.attendance
-            wanted = cand.scenario_id or sh.scenario_id
-            current_name = cand.sandbox_name
+        number = str(cid)
         try:
-            if attendance == "absent":
-                res.absent.append(number)
+            plan = _plan_one(runtime, code, shift_id, cid, res)
+            number = plan.number
+            if not plan.build:
                 continue
-            name = sandbox_name_for(code, number)
-            seed = candidate_seed(code, number)
-            with runtime.db.read() as s:
-                sb = find_sandbox(s, current_name or name)
-                inst = instance_of(s, sb.id) if sb is not None else None
-            if inst is not None and inst.scenario_id == wanted:
-                if current_name != sb.name:   # built before it was recorded: record it now
-                    _record(runtime, cid, sb.name, wanted, inst.seed)
-                res.skipped.append(number)
-                continue
-            if sb is not None:   # another exam set (switched to the backup set), or a failed start
-                res.archived.append(archive_sandbox(runtime.db, runtime.clock, sb.id))
-            elif current_name:   # recorded name gone; make sure the fresh name is free
-                with runtime.db.read() as s:
-                    other = find_sandbox(s, name)
-                if other is not None:
-                    res.archived.append(archive_sandbox(runtime.db, runtime.clock, other.id))
-            built = build(runtime, load(wanted), seed, name)   # the world is built by "system"
+            loaded = load(plan.wanted)
+            built = build(runtime, loaded, plan.seed, plan.name, start=_start_for(loaded, start))  # built by "system"
             _record(runtime, cid, built.name, built.scenario_id, built.seed)
             with runtime.db.write() as s:
                 record_event(s, runtime, contest_id, "provision", actor, candidate_id=cid,
@@ -126,6 +199,56 @@ def provision_shift(runtime, code: str, shift: str, *, progress=None, actor: str
         finally:
             if progress is not None:
                 progress(i, len(ids), number)
+    return res
+
+
+def _provision_parallel(runtime, code, contest_id, shift_id, ids, start, progress, actor, workers) -> ProvisionResult:
+    """Plan every candidate here (skips, archives), build the rest in worker processes
+    (``build_workers.build_many``), then record the candidates' sandboxes in one write."""
+    from .build_workers import BuildOrder, build_many
+    from .contests import record_event
+
+    load = _loader()
+    res = ProvisionResult(total=len(ids))
+    done = 0
+
+    def tick(number: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(ids), number)
+
+    plans: list[_Plan] = []
+    for cid in ids:
+        number = str(cid)
+        try:
+            plan = _plan_one(runtime, code, shift_id, cid, res)
+            number = plan.number
+            if plan.build:
+                load(plan.wanted)          # an unreadable exam set fails here, for each of its candidates
+                plans.append(plan)
+                continue
+        except SandboxError as e:
+            log.warning("provisioning %s failed: %s", number, e.detail)
+            res.errors.append(f"{number}: {e.message_vi}")
+        tick(number)
+    if not plans:
+        return res
+    orders = [BuildOrder(p.cid, p.number, p.wanted, p.seed, p.name, _start_for(load(p.wanted), start)) for p in plans]
+    outcomes = build_many(runtime, orders, workers=workers, on_built=lambda b, label: tick(label))
+    by_key = {b.key: b for b in outcomes}
+    numbers = {p.cid: p.number for p in plans}
+    with runtime.db.write() as s:
+        for p in plans:                     # candidates in number order, as the serial run records them
+            b = by_key[p.cid]
+            if b.error:
+                res.errors.append(f"{p.number}: {b.error}")
+                continue
+            cand = s.get(Candidate, p.cid)
+            cand.sandbox_name, cand.scenario_id, cand.seed = b.name, b.scenario_id, b.seed
+            record_event(s, runtime, contest_id, "provision", actor, candidate_id=p.cid,
+                         detail={"sandbox": b.name, "scenario": b.scenario_id, "seed": b.seed})
+            res.built.append(numbers[p.cid])
     return res
 
 

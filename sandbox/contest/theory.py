@@ -14,16 +14,20 @@ Public functions (the portal, the sweep, results):
 from __future__ import annotations
 
 import random
+import threading
+import time
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from sandbox.kernel.clock import as_utc
 from sandbox.kernel.errors import Forbidden, NotFound, SandboxError
 
+from .activity import worth_recording
 from .models import Attempt, Candidate, Contest, ContestPart, PartScore, Question, TheoryPaper
 
 BANKS_DIR = Path(__file__).with_name("banks")
@@ -240,6 +244,7 @@ def import_bank(runtime, name: str, path: Path | str) -> int:
             q = existing.get(bq.code) or Question(bank=name, code=bq.code)
             q.text, q.options, q.correct, q.topic, q.source = bq.text, bq.options, bq.correct, bq.topic, bq.source
             s.add(q)
+    forget_questions()
     return len(parsed.questions)
 
 
@@ -301,6 +306,50 @@ def paper_for(runtime, candidate_id: int) -> int:
         return _paper(s, cand).id
 
 
+def prepare_papers(runtime, candidate_ids: list[int]) -> int:
+    """Draw, ahead of the exam, the papers of the candidates that have none yet (their
+    contest has a theory part): what the start would draw (``draw`` depends only on the
+    contest, the number and the bank), so "Bắt đầu làm bài" has nothing left to draw. Called
+    by provisioning; one write for all. The number of papers drawn."""
+    if not candidate_ids:
+        return 0
+    with runtime.db.read() as s:
+        have = set(s.scalars(select(TheoryPaper.candidate_id).where(TheoryPaper.candidate_id.in_(candidate_ids))))
+        todo = [cid for cid in candidate_ids if cid not in have]
+        if not todo:
+            return 0
+        rows = s.execute(select(Candidate.id, Candidate.number, Contest.id, Contest.code)
+                         .join(Contest, Contest.id == Candidate.contest_id).where(Candidate.id.in_(todo))).all()
+        parts = {cid: theory_part(s, cid) for cid in {r[2] for r in rows}}
+    if any(p is not None and (p.settings or {}).get("bank", SAMPLE_BANK) == SAMPLE_BANK for p in parts.values()):
+        ensure_sample_bank(runtime)
+    banks: dict[str, list] = {}
+    papers = []
+    with runtime.db.read() as s:
+        for cid, number, contest_id, code in rows:
+            part = parts[contest_id]
+            if part is None:
+                continue
+            bank = (part.settings or {}).get("bank", SAMPLE_BANK)
+            n = int((part.settings or {}).get("questions", DEFAULT_QUESTIONS))
+            if bank not in banks:
+                banks[bank] = s.execute(select(Question.id, Question.options).where(Question.bank == bank)).all()
+            if not banks[bank]:
+                continue                     # an empty bank: the start says so, as before
+            q = banks[bank]
+            papers.append({"candidate_id": cid, "answers": {},
+                           "items": draw(code, number, [r[0] for r in q], {r[0]: len(r[1]) for r in q}, n)})
+    if not papers:
+        return 0
+    with runtime.db.write() as s:
+        have = set(s.scalars(select(TheoryPaper.candidate_id).where(
+            TheoryPaper.candidate_id.in_([p["candidate_id"] for p in papers]))))
+        fresh = [p for p in papers if p["candidate_id"] not in have]
+        if fresh:
+            s.execute(TheoryPaper.__table__.insert(), fresh)
+    return len(fresh)
+
+
 def _open_attempt(s, candidate_id: int, now: datetime) -> Attempt:
     att = s.scalar(select(Attempt).where(Attempt.candidate_id == candidate_id))
     if att is None:
@@ -317,23 +366,55 @@ def save_answer(runtime, candidate_id: int, question_id: int, chosen: list[int],
     return save_answers(runtime, candidate_id, {question_id: chosen}, seat=seat)
 
 
+_TP, _AT = TheoryPaper.__table__, Attempt.__table__
+#: what an autosave checks, in one query inside its write
+_SAVE_ROW = (select(_AT.c.id, _AT.c.deadline, _AT.c.finished_at, _AT.c.part, _AT.c.last_seat, _AT.c.last_seen,
+                    _TP.c.id, _TP.c.answers, _TP.c.submitted_at)
+             .select_from(_AT.outerjoin(_TP, _TP.c.candidate_id == _AT.c.candidate_id))
+             .where(_AT.c.candidate_id == bindparam("cid")))
+_SAVE_ANSWERS = update(_TP).where(_TP.c.id == bindparam("pid")).values(answers=bindparam("new_answers"))
+#: per database: a paper's questions and their number of options, by (paper, candidate) id
+#: (a drawn paper never changes)
+_ITEMS: "weakref.WeakKeyDictionary[object, dict[tuple[int, int], dict[int, int]]]" = weakref.WeakKeyDictionary()
+
+
+def _options_by_question(runtime, s, paper_id: int, candidate_id: int) -> dict[int, int]:
+    cache = _ITEMS.setdefault(runtime.db, {})
+    hit = cache.get((paper_id, candidate_id))
+    if hit is None:
+        items = s.scalar(select(_TP.c["items"]).where(_TP.c.id == paper_id)) or []
+        hit = {int(it["question_id"]): len(it["order"]) for it in items}
+        if len(cache) > 20000:
+            cache.clear()
+        cache[(paper_id, candidate_id)] = hit
+    return hit
+
+
 def save_answers(runtime, candidate_id: int, answers: dict[int, list[int]], *, seat: str | None = None) -> dict:
-    """Save several answers at once (the page's "Lưu câu trả lời" without JavaScript)."""
+    """Save several answers at once (the page's "Lưu câu trả lời" without JavaScript).
+
+    One short write: the attempt and the paper read in one query, the answers written, and
+    the candidate's activity only when worth recording (``session.SEEN_EVERY_SECONDS``)."""
     now = runtime.clock.now()
     with runtime.db.write() as s:
-        att = _open_attempt(s, candidate_id, now)
-        paper = s.scalar(select(TheoryPaper).where(TheoryPaper.candidate_id == candidate_id))
-        if paper is None:
+        conn = s.connection()           # plain statements: no ORM work on the hottest write of the exam
+        row = conn.execute(_SAVE_ROW, {"cid": candidate_id}).first()
+        if row is None:
+            raise Forbidden("Thí sinh chưa bắt đầu làm bài.", f"candidate {candidate_id} has no attempt")
+        att_id, deadline, finished_at, part, last_seat, last_seen, paper_id, saved, submitted_at = row
+        if finished_at is not None or as_utc(now) >= as_utc(deadline):
+            raise Forbidden("Đã hết thời gian làm bài: bài làm đã được khoá, không thể thay đổi nữa.",
+                            f"candidate {candidate_id}: attempt closed")
+        if paper_id is None:
             raise NotFound("Chưa có đề lý thuyết.", f"candidate {candidate_id} has no paper")
-        if paper.submitted_at is not None:
+        if submitted_at is not None:
             raise Forbidden("Phần lý thuyết đã nộp, không thay đổi được câu trả lời.", "theory submitted")
-        items = {it["question_id"]: it for it in paper.items}
-        saved = dict(paper.answers or {})
+        options = _options_by_question(runtime, conn, paper_id, candidate_id)
+        saved = dict(saved or {})
         for question_id, chosen in answers.items():
-            item = items.get(int(question_id))
-            if item is None:
+            n = options.get(int(question_id))
+            if n is None:
                 raise NotFound("Câu hỏi không có trong đề của thí sinh.", f"question {question_id} not on paper")
-            n = len(item["order"])
             try:
                 clean = sorted({int(c) for c in chosen})
             except (TypeError, ValueError):
@@ -344,11 +425,11 @@ def save_answers(runtime, candidate_id: int, answers: dict[int, list[int]], *, s
                 saved[str(int(question_id))] = clean
             else:
                 saved.pop(str(int(question_id)), None)
-        paper.answers = saved            # a new dict: JSON columns track assignment, not mutation
-        att.last_seen, att.part = now, "theory"
-        if seat is not None:
-            att.last_seat = seat
-        return {"answered": len(saved), "total": len(paper.items), "saved_at": now.isoformat()}
+        conn.execute(_SAVE_ANSWERS, {"pid": paper_id, "new_answers": saved})
+        activity = worth_recording(now, last_seen, last_seat, part, False, seat=seat, new_part="theory")
+        if activity:
+            conn.execute(update(_AT).where(_AT.c.id == att_id).values(**activity))
+        return {"answered": len(saved), "total": len(options), "saved_at": now.isoformat()}
 
 
 def submit(runtime, candidate_id: int, *, auto: bool = False, session=None) -> float:
@@ -457,19 +538,99 @@ class PaperView:
         return len(self.questions)
 
 
+@dataclass(frozen=True)
+class _ShownQ:
+    code: str
+    text: str
+    topic: str
+    options: tuple[str, ...]
+    multiple: bool
+
+
+#: the bank's questions as shown, by id, for a minute (``import_bank`` forgets them at once in
+#: its own process): a page of 30 questions costs no query for them
+QUESTION_CACHE_SECONDS = 60.0
+#: per database (a test process opens many): question id -> (expiry, question)
+_QUESTIONS: "weakref.WeakKeyDictionary[object, dict[int, tuple[float, _ShownQ]]]" = weakref.WeakKeyDictionary()
+_QLOCK = threading.Lock()
+
+
+def forget_questions() -> None:
+    with _QLOCK:
+        _QUESTIONS.clear()
+
+
+def _shown_questions(runtime, s, ids: list[int]) -> dict[int, _ShownQ]:
+    now = time.monotonic()
+    out, missing = {}, []
+    with _QLOCK:
+        cache = _QUESTIONS.setdefault(runtime.db, {})
+    for qid in ids:
+        hit = cache.get(qid)
+        if hit is not None and hit[0] > now:
+            out[qid] = hit[1]
+        else:
+            missing.append(qid)
+    if missing:
+        rows = s.execute(select(Question.id, Question.code, Question.text, Question.topic, Question.options,
+                                Question.correct).where(Question.id.in_(missing))).all()
+        with _QLOCK:
+            for qid, code, text, topic, options, correct in rows:
+                q = _ShownQ(code, text, topic, tuple(options), len(correct) > 1)
+                cache[qid] = (now + QUESTION_CACHE_SECONDS, q)
+                out[qid] = q
+    return out
+
+
+_PAPER_ROW = select(_TP.c["items"], _TP.c.answers, _TP.c.submitted_at, _TP.c.auto_submitted) \
+    .where(_TP.c.candidate_id == bindparam("cid"))
+
+
 def review(runtime, candidate_id: int) -> PaperView:
     """The candidate's paper as shown: questions in order, options in the candidate's order,
     the saved answers."""
     with runtime.db.read() as s:
-        paper = s.scalar(select(TheoryPaper).where(TheoryPaper.candidate_id == candidate_id))
-        if paper is None:
-            raise NotFound("Chưa có đề lý thuyết.", f"candidate {candidate_id} has no paper")
-        ids = [it["question_id"] for it in paper.items]
-        questions = {q.id: q for q in s.scalars(select(Question).where(Question.id.in_(ids)))}
-        shown = []
-        for pos, it in enumerate(paper.items, start=1):
-            q = questions[it["question_id"]]
-            opts = [(orig, LETTERS[k], q.options[orig]) for k, orig in enumerate(it["order"])]
-            shown.append(ShownQuestion(pos, q.id, q.text, q.topic, len(q.correct) > 1, opts,
-                                       sorted((paper.answers or {}).get(str(q.id), []))))
-        return PaperView(shown, paper.submitted_at, paper.auto_submitted)
+        view = paper_view(runtime, s, candidate_id)
+    if view is None:
+        raise NotFound("Chưa có đề lý thuyết.", f"candidate {candidate_id} has no paper")
+    return view
+
+
+def paper_view(runtime, s, candidate_id: int) -> PaperView | None:
+    """``review`` inside a read the caller holds (None: no paper yet)."""
+    row = s.execute(_PAPER_ROW, {"cid": candidate_id}).first()
+    if row is None:
+        return None
+    items, answers, submitted_at, auto_submitted = row
+    questions = _shown_questions(runtime, s, [it["question_id"] for it in items])
+    answers = answers or {}
+    shown = []
+    for pos, it in enumerate(items, start=1):
+        qid = it["question_id"]
+        q = questions[qid]
+        opts = [(orig, LETTERS[k], q.options[orig]) for k, orig in enumerate(it["order"])]
+        shown.append(ShownQuestion(pos, qid, q.text, q.topic, q.multiple, opts, sorted(answers.get(str(qid), []))))
+    return PaperView(shown, submitted_at, bool(auto_submitted))
+
+
+@dataclass(frozen=True)
+class PaperSummary:
+    """How far the candidate is (the exam page): answered of total, submitted or not."""
+    answered: int
+    total: int
+    submitted_at: datetime | None
+    auto_submitted: bool
+
+
+def summary(runtime, candidate_id: int) -> PaperSummary | None:
+    """The paper's progress without its questions (None: no paper yet)."""
+    with runtime.db.read() as s:
+        return paper_summary(s, candidate_id)
+
+
+def paper_summary(s, candidate_id: int) -> PaperSummary | None:
+    row = s.execute(_PAPER_ROW, {"cid": candidate_id}).first()
+    if row is None:
+        return None
+    items, answers, submitted_at, auto_submitted = row
+    return PaperSummary(sum(1 for v in (answers or {}).values() if v), len(items), submitted_at, bool(auto_submitted))

@@ -650,8 +650,17 @@ class Dispatcher:
     def dispatch(self, sandbox_id: int, actor: str, name: str, args: dict | None = None) -> dict:
         return self.apply(sandbox_id, actor, name, args).result
 
-    def apply(self, sandbox_id: int, actor: str, name: str, args: dict | None = None) -> Applied:
-        """``dispatch`` with what was logged: the result and the state digest after it."""
+    def apply(self, sandbox_id: int, actor: str, name: str, args: dict | None = None, *,
+              queued_at: datetime | None = None,
+              in_transaction: Callable[[Session, dict], None] | None = None) -> Applied:
+        """``dispatch`` with what was logged: the result and the state digest after it.
+
+        For the job queue (:mod:`sandbox.kernel.jobs`): ``queued_at``, the time the job doing
+        this action was queued: an action of a job queued before the sandbox's closing time
+        is not refused after it (the exam's end does not stop a release the candidate asked
+        for in time); ``in_transaction(session, result)`` runs in the action's transaction
+        just before the entry is written (the job is marked done there); if it raises,
+        nothing of the action is applied."""
         handler = ACTIONS.get(name)
         if handler is None:
             raise SandboxError("Thao tác không được hỗ trợ.", f"unknown action {name!r}")
@@ -663,7 +672,8 @@ class Dispatcher:
             if sandbox is None:
                 raise NotFound("Không tìm thấy sandbox.", f"sandbox {sandbox_id} does not exist")
             now = as_utc(self.clock.now())
-            if sandbox.closes_at is not None and now >= as_utc(sandbox.closes_at) and not _may_act_when_closed(actor):
+            if sandbox.closes_at is not None and now >= as_utc(sandbox.closes_at) and not _may_act_when_closed(actor) \
+                    and not (queued_at is not None and as_utc(queued_at) < as_utc(sandbox.closes_at)):
                 raise Forbidden("Đã hết thời gian làm bài: bài làm đã được khoá, không thể thay đổi nữa.",
                                 f"sandbox {sandbox_id} closed at {sandbox.closes_at}; {actor} {name}")
             ctx = ActionContext(session, sandbox, actor, now, self.blobs, self.services)
@@ -684,6 +694,8 @@ class Dispatcher:
                 _PREVIOUS_PARTS, {"sid": sandbox.id, "seq": prev_seq}).scalar())
             state = digest(parts) if parts is not None else None
             created = {k: sorted(v) for k, v in sorted(writes.created.items())} or None
+            if in_transaction is not None:
+                in_transaction(session, result)
             seq = sandbox.log_seq + 1
             result_digest = digest(result)
             door = DOOR.get() or None

@@ -22,6 +22,8 @@ AFFECTS = {
     "docflow.leader_signed": ("signing.",),
     "docflow.forward_to_clerk": ("docflow.forwarded_to_clerk", "docflow.released", "docflow.number_format",
                                  "signing.two_layers", "signing.seal_placement"),
+    "docflow.auto_clerk": ("docflow.released", "docflow.number_format", "signing.two_layers",
+                           "signing.seal_placement"),
     "docflow.org_signed": ("signing.", "docflow.released"),
     "docflow.issue": ("docflow.released",),
     "docflow.viewed": ("docflow.viewed",),
@@ -101,10 +103,15 @@ def describe(runtime, name: str, args: dict, result: dict | None, people: dict[s
             text += " - không phải chứng thư của người ký được giao"
         return text
     if name == "docflow.forward_to_clerk":
+        if r.get("queued"):  # since issue 14: the automatic clerk acts after, as her own step
+            return "Chuyển văn thư phát hành (văn thư tự động cấp số và phát hành ở bước sau)"
         if r.get("clerk") == "npc":
             return ("Chuyển văn thư phát hành: văn thư đã cấp số " + r.get("symbol", "") + " và phát hành"
                     if r.get("released") else f"Chuyển văn thư phát hành: văn thư trả lại ({r.get('refusal', '')})")
         return "Chuyển văn thư phát hành"
+    if name == "docflow.auto_clerk":
+        return ("Văn thư tự động cấp số " + r.get("symbol", "") + ", ký số của cơ quan và phát hành"
+                if r.get("released") else f"Văn thư tự động trả lại, không phát hành ({r.get('refusal', '')})")
     if name == "docflow.viewed":
         return {"tracking": "Mở trang theo dõi tình hình xử lý văn bản", "report": "Mở báo cáo tình hình xử lý",
                 "incoming_doc": "Mở văn bản đến"}.get(args.get("page"), "Mở trang văn bản")

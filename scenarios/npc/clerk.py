@@ -1,20 +1,21 @@
 """``auto_clerk``: the automatic clerk of an organisation (``clerk: auto`` in the scenario,
-clerk mode ``npc`` in the document workflow). When the designated signer forwards a signed
-draft to her (``docflow.forward_to_clerk``) she numbers it, signs it with the organisation
-certificate and releases it, or sends it back with her reason: the decision is the document
-workflow's own (``docflow.api.auto_clerk_in_action``), this rule only says when she acts.
+clerk mode ``npc`` in the document workflow). When the designated signer forwards a draft to
+her (``docflow.forward_to_clerk``) she numbers it, signs it with the organisation certificate
+and releases it, or sends it back with her reason: the decision and the work are the document
+workflow's own (``docflow.api``), this rule only says when she acts.
 
 A standing rule: every sandbox has it, whatever its scenario's ``npc`` list says (a world
 made without a scenario too), because the condition is the organisation's clerk mode.
 
 Wiring: it acts on a forward the workflow left at the clerk (``{"status": "at_clerk",
-"clerk": "npc"}``) and calls ``docflow.api.auto_clerk_in_action(ctx, outgoing_id)`` (the
-workflow's ``clerk.release_by_automatic_clerk`` for that draft); its outcome (``status``,
-``released``, ``symbol`` or ``refusal``) is the action's own, merged into the result, so the
-result, the rows, the log entry and the score reports are what they were when the workflow
-released inline. While the workflow still releases inline (``auto_release_if_automatic`` in
-``docflow.forward_to_clerk``) the forward is never left at an automatic clerk, and the rule
-does nothing.
+"clerk": "npc"}``). A forward recorded since issue 14 says ``deferred``: the rule queues her
+background job in the forward's transaction (``docflow.api.queue_auto_clerk``; ``queued`` is
+merged into the result), and the job, outside any transaction, does the slow work (the
+verifier, the organisation signature) and records her part as her own action
+(``docflow.auto_clerk``, actor: her address), which a replay re-applies from the log (in a
+replay's copy nothing is queued). A forward recorded before issue 14 (no ``deferred``) had
+her part inside it: the rule does it inline (``docflow.api.auto_clerk_in_action``), so such
+a log still replays as it was recorded.
 """
 from __future__ import annotations
 
@@ -37,4 +38,6 @@ class AutoClerkRule(Rule):
         return event.result.get("clerk") == "npc" and event.result.get("status") == "at_clerk"
 
     def run(self, event: Event) -> dict:
+        if event.args.get("deferred"):
+            return docflow_api.queue_auto_clerk(event.ctx, event.args["outgoing_id"])
         return docflow_api.auto_clerk_in_action(event.ctx, event.args["outgoing_id"])

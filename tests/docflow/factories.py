@@ -134,3 +134,17 @@ def snapshot(rt, sandbox_id: int) -> dict:
         sb = s.get(Sandbox, sandbox_id)
         out["log"] = (sb.log_seq, sb.log_head)
     return out
+
+
+def forward_to_clerk(rt, sandbox_id: int, actor: str, outgoing_id: int, note: str = "") -> dict:
+    """``api.forward_to_clerk``, then the automatic clerk's job run at once (what the worker of
+    ``sandbox serve`` does within seconds): the forward's result with her outcome merged in
+    (``released`` and ``symbol``, or ``refusal``), as one action gave both before issue 14."""
+    from sandbox.kernel import jobs
+
+    res = api.forward_to_clerk(rt, sandbox_id, actor, outgoing_id, note)
+    if not res.pop("queued", False):
+        return res
+    ran = [r for r in jobs.run_pending(rt, sandbox_id=sandbox_id) if r.kind == api.AUTO_CLERK_JOB]
+    assert ran and ran[-1].status == "done", ran
+    return {**res, **(ran[-1].outcome or {})}

@@ -9,7 +9,7 @@ import pytest
 from docflow import api
 from sandbox.kernel.errors import Forbidden
 
-from .factories import an_incoming
+from .factories import an_incoming, forward_to_clerk
 from .test_outgoing import refused
 
 
@@ -182,7 +182,7 @@ def test_report_and_lien_thong_codes(dw, clock):
     doc = a_draft(dw, recipients=[{"kind": "org", "id": dw.other_org}, {"kind": "email", "address":
                                                                           "phongtiepnhan@soxaydung.cantho.gov.vn"}])
     api.sign_as_leader(rt, sb, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
+    forward_to_clerk(rt, sb, dw.a("leader"), doc)
     assert [x["lien_thong"] for x in api.outgoing_doc(rt, sb, None, doc).deliveries] == ["03", "01"]
 
 
@@ -192,7 +192,7 @@ def test_clerk_returns_a_document_to_an_in_world_sender(dw):
     rt, sb = dw.rt, dw.sandbox_id
     doc = a_draft(dw, recipients=[{"kind": "org", "id": dw.other_org}])
     api.sign_as_leader(rt, sb, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
+    forward_to_clerk(rt, sb, dw.a("leader"), doc)
     inc = api.incoming_list(rt, sb, OTHER_CLERK).items[0].id
     refused(dw, api.reject_incoming, rt, sb, dw.a("clerk"), inc, "Không đúng thẩm quyền", exc=Forbidden)
     refused(dw, api.reject_incoming, rt, sb, OTHER_CLERK, inc, " ", contains="lý do")

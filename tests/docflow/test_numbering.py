@@ -6,13 +6,13 @@ from datetime import date, datetime, timezone
 
 from docflow import api, rules
 
-from .factories import LEADER_PIN, a_draft, an_incoming
+from .factories import LEADER_PIN, a_draft, an_incoming, forward_to_clerk
 
 
 def release(w, **kw) -> str:
     doc = a_draft(w, **kw)
     api.sign_as_leader(w.rt, w.sandbox_id, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
-    res = api.forward_to_clerk(w.rt, w.sandbox_id, w.a("leader"), doc)
+    res = forward_to_clerk(w.rt, w.sandbox_id, w.a("leader"), doc)
     assert res["released"], res
     return res["symbol"]
 
@@ -55,5 +55,5 @@ def test_ten_and_above_have_no_leading_zero(dw_person_clerk):
     w = dw_person_clerk
     doc = a_draft(w)
     api.sign_as_leader(w.rt, w.sandbox_id, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(w.rt, w.sandbox_id, w.a("leader"), doc)
+    forward_to_clerk(w.rt, w.sandbox_id, w.a("leader"), doc)
     assert api.number(w.rt, w.sandbox_id, w.a("clerk"), doc, number=10)["symbol"] == "10/UBND-VX"

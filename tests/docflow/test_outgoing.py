@@ -7,7 +7,7 @@ import pytest
 from docflow import api
 from sandbox.kernel.errors import Forbidden, SandboxError
 
-from .factories import CLERK_PIN, LEADER_PIN, SPECIALIST_PIN, a_draft, snapshot
+from .factories import CLERK_PIN, LEADER_PIN, SPECIALIST_PIN, a_draft, forward_to_clerk, snapshot
 
 
 def refused(w, fn, *args, exc=SandboxError, contains: str = "", **kw) -> str:
@@ -45,7 +45,7 @@ def test_every_allowed_transition_with_a_person_clerk(dw_person_clerk):
     assert status(w, doc) == "approved"
     res = api.sign_as_leader(rt, sb, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
     assert res["own_certificate"] is True and status(w, doc) == "leader_signed"
-    assert api.forward_to_clerk(rt, sb, w.a("leader"), doc)["clerk"] == "person"
+    assert forward_to_clerk(rt, sb, w.a("leader"), doc)["clerk"] == "person"
     assert status(w, doc) == "at_clerk"
     assert [r.id for r in api.outgoing_list(rt, sb, w.a("clerk"), box="cho_phat_hanh").items] == [doc]
     res = api.number(rt, sb, w.a("clerk"), doc)
@@ -88,7 +88,7 @@ def test_leader_signing_with_a_specialists_certificate_is_recorded_and_refused_b
     assert sigs[0].holder == dw.a("specialist") and sigs[0].by == dw.a("leader")
     hist = api.history(rt, sb, "out", doc)
     assert "CẢNH BÁO" in hist[-1].what and "Phạm Thị Hoa" in hist[-1].what
-    res = api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
+    res = forward_to_clerk(rt, sb, dw.a("leader"), doc)
     assert res["released"] is False and "không phải chứng thư số của người ký Nguyễn Văn An" in res["refusal"]
     d = api.outgoing_doc(rt, sb, dw.a("leader"), doc)
     assert d.status == "approved" and d.clerk_refusal == res["refusal"] and d.layers == 0
@@ -96,13 +96,13 @@ def test_leader_signing_with_a_specialists_certificate_is_recorded_and_refused_b
     assert api.signatures_of(rt, sb, doc)[0].superseded
     # The leader signs again with her own certificate; the clerk releases.
     api.sign_as_leader(rt, sb, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
-    res = api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
+    res = forward_to_clerk(rt, sb, dw.a("leader"), doc)
     assert res["released"] is True and res["symbol"] == "01/UBND-VX"
 
 
 def test_automatic_clerk_refuses_an_unsigned_draft(dw):
     doc = a_draft(dw)
-    res = api.forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)
+    res = forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)
     assert res["released"] is False and res["refusal"] == "Dự thảo chưa được lãnh đạo ký số."
     d = api.outgoing_doc(dw.rt, dw.sandbox_id, dw.a("leader"), doc)
     assert d.status == "approved" and d.clerk_refusal == res["refusal"] and d.number is None
@@ -113,7 +113,7 @@ def test_person_clerk_cannot_issue_an_unsigned_draft(dw_person_clerk):
     w = dw_person_clerk
     rt, sb = w.rt, w.sandbox_id
     doc = a_draft(w)
-    api.forward_to_clerk(rt, sb, w.a("leader"), doc)
+    forward_to_clerk(rt, sb, w.a("leader"), doc)
     refused(w, api.issue, rt, sb, w.a("clerk"), doc, contains="chưa có chữ ký số của cơ quan")
     api.number(rt, sb, w.a("clerk"), doc)
     refused(w, api.org_sign, rt, sb, w.a("clerk"), doc, w.tokens["org"], CLERK_PIN,
@@ -130,7 +130,7 @@ def test_leader_cannot_release_without_the_clerk(dw_person_clerk):
         refused(w, step, rt, sb, w.a("leader"), doc, exc=Forbidden, contains="Chỉ văn thư")
     refused(w, api.org_sign, rt, sb, w.a("leader"), doc, w.tokens["org"], CLERK_PIN, exc=Forbidden,
             contains="Chỉ văn thư")
-    api.forward_to_clerk(rt, sb, w.a("leader"), doc)
+    forward_to_clerk(rt, sb, w.a("leader"), doc)
     api.number(rt, sb, w.a("clerk"), doc)
     refused(w, api.org_sign, rt, sb, w.a("leader"), doc, w.tokens["org"], CLERK_PIN, exc=Forbidden)
 
@@ -141,7 +141,7 @@ def test_number_is_never_reused_in_a_year(dw_person_clerk):
     first, second = a_draft(w), a_draft(w, type_code="QĐ", summary="Về việc thành lập Tổ công tác")
     for doc in (first, second):
         api.sign_as_leader(rt, sb, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
-        api.forward_to_clerk(rt, sb, w.a("leader"), doc)
+        forward_to_clerk(rt, sb, w.a("leader"), doc)
     assert api.number(rt, sb, w.a("clerk"), first, number=5)["symbol"] == "05/UBND-VX"
     msg = refused(w, api.number, rt, sb, w.a("clerk"), second, number=5, contains="đã được cấp")
     assert "05/UBND-VX" in msg and "năm 2025" in msg
@@ -176,7 +176,7 @@ def test_wrong_pin_is_refused_and_never_logged(dw):
     assert "Sai mã PIN" in info.value.message_vi
     assert api.outgoing_doc(rt, sb, None, doc).status == "submitted"
     api.sign_as_leader(rt, sb, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(rt, sb, dw.a("leader"), doc)
+    forward_to_clerk(rt, sb, dw.a("leader"), doc)
     with rt.db.read() as s:
         logged = " ".join(str(a.args) + str(a.result) for a in s.scalars(select(Action).where(Action.sandbox_id == sb)))
     for pin in (LEADER_PIN, "000000", CLERK_PIN):
@@ -192,7 +192,7 @@ def test_lists_and_boxes(dw):
     assert api.outgoing_list(rt, sb, dw.a("vice"), box="cho_ky").total == 0
     assert [r.id for r in api.outgoing_list(rt, sb, dw.a("specialist"), q="hội nghị").items] == [b]
     api.sign_as_leader(rt, sb, dw.a("leader"), a, dw.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(rt, sb, dw.a("leader"), a)
+    forward_to_clerk(rt, sb, dw.a("leader"), a)
     found = api.search(rt, sb, dw.a("clerk"), "01/UBND")
     assert [r.id for r in found["outgoing"]] == [a]
     assert api.outgoing_list(rt, sb, dw.a("clerk"), box="da_phat_hanh").counts["da_phat_hanh"] == 1
@@ -202,16 +202,16 @@ def test_clerk_sends_back_after_numbering_and_the_number_stays_with_the_document
     w = dw_person_clerk
     rt, sb = w.rt, w.sandbox_id
     doc, other = a_draft(w), a_draft(w)
-    api.forward_to_clerk(rt, sb, w.a("leader"), doc)          # unsigned: the clerk notices after numbering
+    forward_to_clerk(rt, sb, w.a("leader"), doc)          # unsigned: the clerk notices after numbering
     assert api.number(rt, sb, w.a("clerk"), doc)["symbol"] == "01/UBND-VX"
     api.clerk_refuse(rt, sb, w.a("clerk"), doc, "Lãnh đạo chưa ký số dự thảo.")
     d = api.outgoing_doc(rt, sb, w.a("leader"), doc)
     assert d.status == "approved" and d.clerk_refusal == "Lãnh đạo chưa ký số dự thảo."
     api.sign_as_leader(rt, sb, w.a("leader"), other, w.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(rt, sb, w.a("leader"), other)
+    forward_to_clerk(rt, sb, w.a("leader"), other)
     assert api.number(rt, sb, w.a("clerk"), other)["symbol"] == "02/UBND-VX"
     api.sign_as_leader(rt, sb, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(rt, sb, w.a("leader"), doc)
+    forward_to_clerk(rt, sb, w.a("leader"), doc)
     assert api.number(rt, sb, w.a("clerk"), doc)["symbol"] == "01/UBND-VX"
     refused(w, api.number, rt, sb, w.a("clerk"), other, number=1, contains="Không thể cấp số")
     assert [e["number"] for e in api.register(rt, sb, w.org, "di", 2025)] == [1, 2]

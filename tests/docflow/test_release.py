@@ -13,7 +13,7 @@ from mailserver import api as mail_api
 from mailserver import mime
 from signing.api import pki_for, verify_pdf
 
-from .factories import CLERK_PIN, LEADER_PIN, OTHER_CLERK, OUTSIDE, a_draft
+from .factories import CLERK_PIN, LEADER_PIN, OTHER_CLERK, OUTSIDE, a_draft, forward_to_clerk
 
 
 def _check_issued(w, doc, tmp_path):
@@ -78,7 +78,7 @@ def _account_id(session, sb, address):
 def test_release_by_the_automatic_clerk(dw, tmp_path):
     doc = a_draft(dw)
     api.sign_as_leader(dw.rt, dw.sandbox_id, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
-    res = api.forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)
+    res = forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)
     assert res == {"status": "sent", "clerk": "npc", "released": True, "symbol": "01/UBND-VX"}
     _check_issued(dw, doc, tmp_path)
 
@@ -87,7 +87,7 @@ def test_release_by_a_candidate_clerk(dw_person_clerk, tmp_path):
     w = dw_person_clerk
     doc = a_draft(w)
     api.sign_as_leader(w.rt, w.sandbox_id, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(w.rt, w.sandbox_id, w.a("leader"), doc)
+    forward_to_clerk(w.rt, w.sandbox_id, w.a("leader"), doc)
     assert [t.kind for t in api.tokens_for(w.rt, w.sandbox_id, w.a("clerk"))] == ["organisation"]
     assert api.tokens_for(w.rt, w.sandbox_id, w.a("specialist"))[0].kind == "personal"
     api.number(w.rt, w.sandbox_id, w.a("clerk"), doc)
@@ -105,7 +105,7 @@ def test_unreachable_mail_recipient_is_reported_not_blocking(dw):
                                   {"kind": "email", "address": OUTSIDE},
                                   {"kind": "unit", "id": dw.units["VP"]}])
     api.sign_as_leader(dw.rt, dw.sandbox_id, dw.a("leader"), doc, dw.tokens["leader"], LEADER_PIN)
-    assert api.forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)["released"]
+    assert forward_to_clerk(dw.rt, dw.sandbox_id, dw.a("leader"), doc)["released"]
     d = api.outgoing_doc(dw.rt, dw.sandbox_id, None, doc)
     assert [(x.get("address"), x["status"]) for x in d.deliveries] == [
         (None, "delivered"), ("ai.do@gmail.com", "bounced"), ("khongco@ninhkieu.cantho.gov.vn", "bounced"),
@@ -133,7 +133,7 @@ def test_separate_pdf_attachments_get_the_organisation_signature(runtime, clock,
     original = minimal_pdf("Phu luc")
     doc = a_draft(w, attachments=[Upload("Phụ lục kinh phí.pdf", original), Upload("Ghi chú.txt", b"ghi chu")])
     api.sign_as_leader(rt, sb, w.a("leader"), doc, w.tokens["leader"], LEADER_PIN)
-    api.forward_to_clerk(rt, sb, w.a("leader"), doc)
+    forward_to_clerk(rt, sb, w.a("leader"), doc)
     if mode == "person":
         api.number(rt, sb, w.a("clerk"), doc)
         api.org_sign(rt, sb, w.a("clerk"), doc, w.tokens["org"], CLERK_PIN)

@@ -11,6 +11,7 @@ from grader.engine import grade
 from grader.state import SandboxState
 from mailserver import api as mail_api
 from mailserver import mime
+from sandbox.kernel import jobs
 from sandbox.kernel.clock import FixedClock
 from scenarios.build import build, instance_of
 from signing import api as signing_api
@@ -116,6 +117,7 @@ class Candidate:
         docflow_api.sign_as_leader(self.rt, self.sid, self.me, oid, self.token(cert), self.person(cert).pin)
         if forward:
             docflow_api.forward_to_clerk(self.rt, self.sid, self.me, oid)
+            jobs.drain(self.rt, sandbox_id=self.sid)  # the automatic clerk's release (the worker's job in serve)
 
     def grade(self) -> dict:
         return grade(SandboxState(self.rt, self.sid), self.loaded.scenario)

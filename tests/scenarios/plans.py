@@ -953,9 +953,11 @@ class ApiExecutor:
 
     def _Forward(self, step: Forward) -> None:
         from docflow import api as docflow_api
+        from sandbox.kernel import jobs
 
         c = self.c
         docflow_api.forward_to_clerk(c.rt, c.sid, c.me, c.outgoing_id(step.draft))
+        jobs.drain(c.rt, sandbox_id=c.sid)  # the automatic clerk's release (the worker's job in serve)
 
     def _ViewTracking(self, step: ViewTracking) -> None:
         from docflow import api as docflow_api

@@ -347,33 +347,53 @@ def test_a_sandbox_without_rules_sends_as_before(sqlite_runtime):
 
 
 # -- auto_clerk --------------------------------------------------------------------------------
-def test_the_automatic_clerk_is_a_standing_rule_that_keeps_the_workflows_result(sqlite_runtime, monkeypatch):
-    """Today the workflow releases inline: the rule sees a released draft and does nothing (the
-    result is the workflow's). Once the workflow leaves the draft at the clerk, the rule calls
-    the workflow's decision and its outcome becomes the action's result."""
+def test_the_automatic_clerk_is_a_standing_rule_that_queues_her_job(sqlite_runtime, monkeypatch):
+    """A forward says ``deferred``: the rule queues the clerk's job in the forward's transaction
+    (``queued`` in its result) and her release follows as her own action. A forward recorded
+    before issue 14 (no ``deferred``) had her release inside it: the rule still does it inline
+    for such an entry, so old logs replay."""
+    from sqlalchemy import select
+
+    from docflow import api as docflow_api
+    from sandbox.kernel import jobs
+    from sandbox.kernel.models import Action
+
     c = Candidate(sqlite_runtime, load("luyen-ky-so-chuyen-van-thu"), 1, "ts056")
     oid = c.outgoing_id(c.v["van_ban"]["id"])
-    from docflow import api as docflow_api
-
     cert = c.loaded.scenario.world.candidate
     docflow_api.sign_as_leader(c.rt, c.sid, c.me, oid, c.token(cert), c.person(cert).pin)
     res = docflow_api.forward_to_clerk(c.rt, c.sid, c.me, oid)
-    assert set(res) == {"status", "clerk", "released", "symbol"} and res["status"] == "sent"
+    assert res == {"status": "at_clerk", "clerk": "npc", "queued": True}
+    assert docflow_api.outgoing_doc(c.rt, c.sid, None, oid).status == "at_clerk"
+    [ran] = jobs.run_pending(c.rt)
+    assert ran.status == "done" and set(ran.outcome) == {"status", "clerk", "released", "symbol"}
+    with c.rt.db.read() as s:
+        last = s.scalars(select(Action).where(Action.sandbox_id == c.sid).order_by(Action.seq.desc())).first()
+    clerk = next(p.email.lower() for p in c.loaded.scenario.world.people if p.role == "van_thu")
+    assert (last.name, last.actor, last.result) == ("docflow.auto_clerk", clerk, ran.outcome)
+    assert docflow_api.outgoing_doc(c.rt, c.sid, None, oid).status == "sent"
 
     calls = []
 
-    def decision(ctx, outgoing_id):
-        calls.append(outgoing_id)
+    def queue(ctx, outgoing_id):
+        calls.append(("queue", outgoing_id))
+        return {"queued": True}
+
+    def inline(ctx, outgoing_id):
+        calls.append(("inline", outgoing_id))
         return {"status": "sent", "released": True, "symbol": "05/STC-VP"}
 
-    monkeypatch.setattr(docflow_api, "auto_clerk_in_action", decision, raising=False)
+    monkeypatch.setattr(docflow_api, "queue_auto_clerk", queue, raising=False)
+    monkeypatch.setattr(docflow_api, "auto_clerk_in_action", inline, raising=False)
     left = {"status": "at_clerk", "clerk": "npc"}
-    assert npc.react(None, "docflow.forward_to_clerk", {"outgoing_id": 7, "note": ""}, left) == {
+    assert npc.react(None, "docflow.forward_to_clerk", {"outgoing_id": 7, "note": "", "deferred": True},
+                     left) == {"queued": True}
+    assert npc.react(None, "docflow.forward_to_clerk", {"outgoing_id": 8, "note": ""}, left) == {
         "status": "sent", "released": True, "symbol": "05/STC-VP"}
-    assert calls == [7]
+    assert calls == [("queue", 7), ("inline", 8)]
     for done in ({"status": "at_clerk", "clerk": "person"}, {"status": "sent", "clerk": "npc", "released": True}):
-        assert npc.react(None, "docflow.forward_to_clerk", {"outgoing_id": 7}, done) is None
-    assert calls == [7]
+        assert npc.react(None, "docflow.forward_to_clerk", {"outgoing_id": 7, "deferred": True}, done) is None
+    assert len(calls) == 2
 
 
 def test_a_placeholder_in_the_colleagues_file_is_checked_with_its_line():

@@ -258,9 +258,11 @@ class BrowserCandidate:
         page = self.page
         self._open_draft(step.draft, "Tất cả văn bản đi")
         page.locator("#forward").get_by_role("button", name="Chuyển văn thư phát hành").click()
-        # the automatic clerk releases it, or refuses (someone else's certificate): both are outcomes
+        # the automatic clerk releases it, or refuses (someone else's certificate): both are outcomes;
+        # her job follows the forward within seconds and the page, refreshing, shows it
         outcome = page.locator(".flash", has_text="Đã chuyển văn thư")
         expect(outcome.first).to_be_visible()
+        expect(page.locator("#doc-status")).not_to_have_text("Chờ văn thư phát hành", timeout=30_000)
 
     def _ViewTracking(self, step: ViewTracking) -> None:
         page = self.page

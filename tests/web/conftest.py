@@ -130,8 +130,8 @@ def snapshot(rt, world) -> dict:
 
 @pytest.fixture(scope="module")
 def module_live_server(tmp_path_factory):
-    """The web app (threaded WSGI server) on a free loopback port, on one SQLite runtime for a
-    whole module (``live_server`` is per test): ``url`` and ``runtime``."""
+    """The web app (threaded WSGI server) on a free loopback port and the job worker, on one
+    SQLite runtime for a whole module (``live_server`` is per test): ``url`` and ``runtime``."""
     import threading
 
     from werkzeug.serving import WSGIRequestHandler, make_server
@@ -143,16 +143,20 @@ def module_live_server(tmp_path_factory):
         def log(self, type, message, *args):  # noqa: A002 - werkzeug's signature
             pass  # hundreds of requests: no access log in the test output
 
+    from sandbox.kernel.jobs import Worker
+
     rt = open_runtime(tmp_path_factory.mktemp("module-live"))
     srv = make_server("127.0.0.1", 0, create_app(rt), threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
+    worker = Worker(rt).start()  # the automatic clerk's jobs, as in `sandbox serve`
 
     class Live:
         url = f"http://127.0.0.1:{srv.server_port}"
         runtime = rt
 
     yield Live
+    worker.stop()
     srv.shutdown()
     thread.join(10)
     rt.close()

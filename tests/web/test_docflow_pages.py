@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from docflow import api
+from sandbox.kernel import jobs
 from sandbox.kernel.clock import FixedClock
 from tests.docflow.factories import LEADER_PIN, a_draft, an_incoming, make_docworld, snapshot
 
@@ -156,6 +157,9 @@ def test_refusals_say_why_and_keep_the_form(web, two_worlds):
     # forwarding an unsigned draft: the automatic clerk refuses and the leader is told why
     resp = web.post(f"/van-ban/di/{a.draft}/chuyen-van-thu", {})
     assert resp.status_code == 302
+    page = text(web.get(f"/van-ban/di/{a.draft}"))
+    assert "Chờ văn thư phát hành" in page and 'http-equiv="refresh"' in page
+    jobs.run_pending(web.rt)  # the automatic clerk's job (the worker of `sandbox serve`)
     page = text(web.get(f"/van-ban/di/{a.draft}"))
     assert "văn thư từ chối phát hành" in page.lower()
 

@@ -317,8 +317,10 @@ def switch_backup_cmd(obj, code, number, shift, room, reason):
 @contest.command("provision")
 @click.argument("code")
 @click.option("--shift", required=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes building at once (default: every core, for 48 sandboxes or more).")
 @click.pass_obj
-def provision_cmd(obj, code, shift):
+def provision_cmd(obj, code, shift, workers):
     """Build the sandboxes of a shift (skips those already built), with a progress bar."""
     from sandbox.contest.provision import provision_shift, shift_candidates
 
@@ -326,7 +328,8 @@ def provision_cmd(obj, code, shift):
         _, _, ids = shift_candidates(rt, code, shift)
         with click.progressbar(length=len(ids), label=f"Tạo sandbox ca «{shift}»", show_pos=True,
                                file=sys.stderr) as bar:
-            return provision_shift(rt, code, shift, progress=lambda done, total, n: bar.update(1), actor="cli")
+            return provision_shift(rt, code, shift, progress=lambda done, total, n: bar.update(1), actor="cli",
+                                   workers=workers)
     res = _run(obj, run)
     for line in res.lines():
         click.echo(line)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
+from markupsafe import Markup, escape
 
 from sandbox.contest import session as exam
 from sandbox.contest import theory
-from sandbox.kernel.errors import Forbidden, RateLimited, SandboxError
+from sandbox.kernel.errors import Forbidden, NotFound, RateLimited, SandboxError
 from sandbox.kernel.webkit import current_runtime
 
 bp = Blueprint("portal", __name__, template_folder="templates", url_prefix="/thi")
@@ -62,6 +63,17 @@ def _touch(part: str | None = None):
     return st
 
 
+def _page(part: str | None = None, **what) -> exam.Page:
+    """The page's data in one read (``session.page``), the activity recorded as ``_touch``."""
+    pg = exam.page(current_runtime(), g.candidate.id, seat=_seat(), part=part, **what)
+    g.portal_state = pg.state
+    return pg
+
+
+def _no_paper():
+    return NotFound("Chưa có đề lý thuyết.", f"candidate {g.candidate.id} has no paper")
+
+
 @bp.route("", methods=["GET", "POST"])
 @bp.route("/", methods=["GET", "POST"])
 def login():
@@ -99,13 +111,11 @@ def logout():
 @candidate_required
 def start():
     """Trang bắt đầu: thể lệ, các phần thi, nút «Bắt đầu làm bài»."""
-    rt = current_runtime()
-    st = _touch()
-    if st.started:
+    pg = _page(contest_code=g.candidate.contest_code)
+    if pg.state.started:
         return redirect(url_for("portal.exam_home"))
-    contest = exam.contest_by_code(rt, g.candidate.contest_code)
-    return render_template("portal/start.html", cand=g.candidate, contest=contest, parts=exam.parts_of(rt, contest.id),
-                           st=st, rules=_rules_text(contest))
+    return render_template("portal/start.html", cand=g.candidate, contest=pg.contest, parts=pg.parts,
+                           st=pg.state, rules=_rules_text(pg.contest))
 
 
 @bp.post("/bat-dau")
@@ -119,19 +129,11 @@ def begin():
 @candidate_required
 def exam_home():
     """Bài thi: các phần, thời gian còn lại, kết thúc."""
-    rt = current_runtime()
-    st = _touch()
-    if not st.started:
+    pg = _page(contest_code=g.candidate.contest_code, paper="summary", practical=True)
+    if not pg.state.started:
         return redirect(url_for("portal.start"))
-    contest = exam.contest_by_code(rt, g.candidate.contest_code)
-    paper = None
-    if any(p.kind == "theory" for p in exam.parts_of(rt, contest.id)):
-        try:
-            paper = theory.review(rt, g.candidate.id)
-        except SandboxError:
-            paper = None
-    return render_template("portal/exam.html", cand=g.candidate, contest=contest, parts=exam.parts_of(rt, contest.id),
-                           st=st, paper=paper, practical_ready=exam.mail_account_of(rt, g.candidate.id) is not None)
+    return render_template("portal/exam.html", cand=g.candidate, contest=pg.contest, parts=pg.parts,
+                           st=pg.state, paper=pg.paper, practical_ready=pg.practical_ready)
 
 
 @bp.get("/trang-thai")
@@ -150,12 +152,37 @@ def status():
 @candidate_required
 def theory_page():
     """Phần thi lý thuyết: câu hỏi, lưu tự động mỗi lần chọn."""
-    st = _touch("theory")
+    pg = _page("theory", paper="full")
+    st, paper = pg.state, pg.paper
     if not st.started:
         return redirect(url_for("portal.start"))
-    paper = theory.review(current_runtime(), g.candidate.id)
+    if paper is None:
+        raise _no_paper()
     locked = not st.open or paper.submitted_at is not None
-    return render_template("portal/theory.html", cand=g.candidate, st=st, paper=paper, locked=locked)
+    return render_template("portal/theory.html", cand=g.candidate, st=st, paper=paper, locked=locked,
+                           questions_html=questions_html(paper.questions, locked))
+
+
+def questions_html(questions, locked: bool) -> Markup:
+    """The questions of the theory page: the markup of ``portal/_question.html`` for each,
+    built directly (a page of 30 questions and 120 options is the portal's largest page,
+    shown at the start of the exam by every candidate at once)."""
+    disabled = "disabled" if locked else ""
+    out = []
+    for q in questions:
+        kind = "checkbox" if q.multiple else "radio"
+        chosen = set(q.chosen)
+        parts = [f'<fieldset class="question{" answered" if q.chosen else ""}" id="cau-{q.position}" '
+                 f'data-question="{q.question_id}">\n  <legend>Câu {q.position}',
+                 ' <span class="muted small">(có thể chọn nhiều phương án)</span>' if q.multiple else "",
+                 f'</legend>\n  <p class="qtext">{escape(q.text)}</p>\n  ']
+        for orig, letter, text in q.options:
+            parts.append(f'\n  <label class="option">\n    <input type="{kind}" name="q{q.question_id}" value="{orig}"'
+                         f'\n           {"checked" if orig in chosen else ""} {disabled}>\n'
+                         f'    <span class="letter">{letter}.</span> {escape(text)}\n  </label>\n  ')
+        parts.append('\n  <span class="save-status small muted" aria-live="polite"></span>\n</fieldset>')
+        out.append("".join(parts))
+    return Markup("".join(out))
 
 
 def _chosen_from_form(paper) -> dict[int, list[int]]:
@@ -204,10 +231,12 @@ def theory_answer():
 @candidate_required
 def review():
     """Xem lại: câu đã trả lời, câu chưa trả lời; nộp bài có xác nhận."""
-    st = _touch("theory")
+    pg = _page("theory", paper="full")
+    st, paper = pg.state, pg.paper
     if not st.started:
         return redirect(url_for("portal.start"))
-    paper = theory.review(current_runtime(), g.candidate.id)
+    if paper is None:
+        raise _no_paper()
     return render_template("portal/review.html", cand=g.candidate, st=st, paper=paper,
                            locked=not st.open or paper.submitted_at is not None)
 
@@ -234,11 +263,10 @@ def theory_submit():
 @candidate_required
 def practical():
     """Phần thi thực hành: đề bài và các phần mềm mô phỏng."""
-    st = _touch("practical")
-    if not st.started:
+    pg = _page("practical", practical=True)
+    if not pg.state.started:
         return redirect(url_for("portal.start"))
-    ready = exam.mail_account_of(current_runtime(), g.candidate.id) is not None
-    return render_template("portal/practical.html", cand=g.candidate, st=st, ready=ready)
+    return render_template("portal/practical.html", cand=g.candidate, st=pg.state, ready=pg.practical_ready)
 
 
 @bp.get("/thuc-hanh/mo/<tool>")
@@ -268,16 +296,10 @@ def open_tool(tool: str):
 @candidate_required
 def finish_page():
     """Xác nhận kết thúc bài thi."""
-    rt = current_runtime()
-    st = _touch()
-    if not st.started:
+    pg = _page(paper="summary")
+    if not pg.state.started:
         return redirect(url_for("portal.start"))
-    paper = None
-    try:
-        paper = theory.review(rt, g.candidate.id)
-    except SandboxError:
-        pass
-    return render_template("portal/finish.html", cand=g.candidate, st=st, paper=paper)
+    return render_template("portal/finish.html", cand=g.candidate, st=pg.state, paper=pg.paper)
 
 
 @bp.post("/ket-thuc")
