@@ -13,6 +13,7 @@ BENCHES = {"smtp": smtp_ingest, "webmail": webmail_pages, "login": login_storm, 
            "signing": signing_flow, "docflow": docflow, "grading": grading, "report": contest_report}
 BENCHES["portal"] = __import__(__package__ + ".portal", fromlist=["main"])  # candidate portal: login storm, autosave
 BENCHES["load"] = load     # a whole shift over HTTP (BENCH_LOAD_CANDIDATES, BENCH_LOAD_COMPRESS)
+BENCHES["provision"] = __import__(__package__ + ".provision", fromlist=["main"])  # a shift's sandboxes: one process vs every core
 
 
 def main(argv: list[str]) -> None:

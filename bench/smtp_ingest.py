@@ -100,7 +100,7 @@ def main() -> list[str]:
             ctl.start()
             try:
                 ours = run(ctl.port, clients, logins)
-                batches = ctl.handler_obj.committer.batches
+                batches = getattr(getattr(ctl.handler_obj, "committer", None), "batches", [])  # [] before group commit
             finally:
                 ctl.stop()
                 rt.close()
