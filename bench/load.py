@@ -40,12 +40,13 @@ import random
 import re
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tests.conftest import wait_port
 
 from .common import free_port, percentile
 
@@ -91,19 +92,6 @@ def _every(i: int, share: float, offset: float = 0.0) -> bool:
 
 # --- the server -------------------------------------------------------------------------------
 
-def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sandbox serve exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"port {port} did not open")
-
-
 def _env(data: Path) -> dict:
     env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
     env.pop("SANDBOX_DATABASE_URL", None)
@@ -126,7 +114,7 @@ class Server:
                 env=_env(self.data), stdout=log, stderr=subprocess.STDOUT)
         try:
             for port in (self.http, self.smtp, self.imap):
-                _wait_port(port, self.proc)
+                wait_port(port, timeout=60.0, proc=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError("sandbox serve did not start:\n" + self.log.read_text(errors="replace")[-3000:])

@@ -148,16 +148,24 @@ def status():
 
 # --- theory -----------------------------------------------------------------------------------
 
+def _started_paper():
+    """(state, the full theory paper) of a started attempt; (state, None) when not started yet
+    (the page sends the candidate to the start)."""
+    pg = _page("theory", paper="full")
+    if not pg.state.started:
+        return pg.state, None
+    if pg.paper is None:
+        raise _no_paper()
+    return pg.state, pg.paper
+
+
 @bp.get("/ly-thuyet")
 @candidate_required
 def theory_page():
     """Phần thi lý thuyết: câu hỏi, lưu tự động mỗi lần chọn."""
-    pg = _page("theory", paper="full")
-    st, paper = pg.state, pg.paper
-    if not st.started:
-        return redirect(url_for("portal.start"))
+    st, paper = _started_paper()
     if paper is None:
-        raise _no_paper()
+        return redirect(url_for("portal.start"))
     locked = not st.open or paper.submitted_at is not None
     return render_template("portal/theory.html", cand=g.candidate, st=st, paper=paper, locked=locked,
                            questions_html=questions_html(paper.questions, locked))
@@ -231,12 +239,9 @@ def theory_answer():
 @candidate_required
 def review():
     """Xem lại: câu đã trả lời, câu chưa trả lời; nộp bài có xác nhận."""
-    pg = _page("theory", paper="full")
-    st, paper = pg.state, pg.paper
-    if not st.started:
-        return redirect(url_for("portal.start"))
+    st, paper = _started_paper()
     if paper is None:
-        raise _no_paper()
+        return redirect(url_for("portal.start"))
     return render_template("portal/review.html", cand=g.candidate, st=st, paper=paper,
                            locked=not st.open or paper.submitted_at is not None)
 
