@@ -11,8 +11,6 @@ import threading
 
 import pytest
 
-# The feature this tests is unfinished (issue 14): kept visible, not counted as passing.
-pytestmark = pytest.mark.xfail(reason="issue 14, unfinished: see the issue note", strict=False)
 from sqlalchemy import event, func, select
 
 from mailserver.smtp import GroupCommitter
