@@ -378,6 +378,106 @@ def rubric_render(scenario_ref, fmt, out_file):
         Path(out_file).write_bytes(rubric_pdf(sc))
 
 
+@main.group()
+def jobs():
+    """Background jobs (the automatic clerk's releases): list, retry, run."""
+
+
+_STATUS_VI = {"pending": "chờ", "running": "đang chạy", "done": "xong", "failed": "lỗi", "skipped": "bỏ qua"}
+
+
+@jobs.command("list")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["pending", "running", "done", "failed", "skipped"]),
+              help="Only these statuses (repeatable). Default: pending, running and failed.")
+@click.option("--sandbox", "sandbox_name", default=None, help="Only this sandbox's jobs.")
+@click.pass_obj
+def jobs_list(obj: _Ctx, statuses, sandbox_name):
+    """Jobs, newest first, with their last failure reason."""
+    from sqlalchemy import select
+
+    from sandbox.kernel import jobs as kjobs
+    from sandbox.kernel.models import Sandbox
+    from sandbox.kernel.sandboxes import find_sandbox
+    from sandbox.kernel.vnformat import date_time
+
+    rt = obj.runtime()
+    try:
+        with rt.db.read() as s:
+            sb_id = None
+            if sandbox_name:
+                sb = find_sandbox(s, sandbox_name)
+                if sb is None:
+                    click.echo(f"Lỗi: không có sandbox {sandbox_name}.", err=True)
+                    sys.exit(2)
+                sb_id = sb.id
+            rows = kjobs.listing(s, statuses=tuple(statuses) or (kjobs.PENDING, kjobs.RUNNING, kjobs.FAILED),
+                                 sandbox_id=sb_id)
+            names = dict(s.execute(select(Sandbox.id, Sandbox.name).where(
+                Sandbox.id.in_({j.sandbox_id for j in rows}))).all()) if rows else {}
+            if not rows:
+                click.echo("Không có việc nền nào.")
+            for j in rows:
+                last = j.errors[-1]["reason"] if j.errors else ""
+                click.echo(f"#{j.id}\t{names.get(j.sandbox_id, j.sandbox_id)}\t{j.kind}\t{j.key}\t"
+                           f"{_STATUS_VI.get(j.status, j.status)}\tlần thử {j.attempts}/{j.max_attempts}\t"
+                           f"xếp hàng {date_time(j.queued_at)}" + (f"\t{last}" if last else ""))
+            failed = sum(1 for j in rows if j.status == kjobs.FAILED)
+    finally:
+        rt.close()
+    if failed:
+        click.echo(f"{failed} việc nền bị lỗi: sửa nguyên nhân rồi chạy `sandbox jobs retry --failed`.", err=True)
+        sys.exit(1)
+
+
+@jobs.command("retry")
+@click.argument("job_ids", nargs=-1, type=int)
+@click.option("--failed", "all_failed", is_flag=True, help="Every failed job.")
+@click.option("--run", "run_now", is_flag=True, help="Run them now in this process (no worker needed).")
+@click.pass_obj
+def jobs_retry(obj: _Ctx, job_ids, all_failed, run_now):
+    """Queue failed jobs again (by id, or every failed one)."""
+    from sandbox.kernel import jobs as kjobs
+
+    if not job_ids and not all_failed:
+        click.echo("Lỗi: hãy ghi số hiệu việc nền hoặc dùng --failed.", err=True)
+        sys.exit(2)
+    rt = obj.runtime()
+    try:
+        again = kjobs.retry(rt, list(job_ids), failed=all_failed, by="cli")
+        click.echo(f"Đã xếp hàng lại {len(again)} việc nền" + (": " + ", ".join(f"#{i}" for i in again) if again else ".")
+                   )
+        if run_now and again:
+            ran = kjobs.run_pending(rt)
+            bad = [r for r in ran if r.status != kjobs.DONE]
+            click.echo(f"Đã chạy {len(ran)} việc nền; {len(bad)} chưa xong.")
+            for r in bad:
+                click.echo(f"#{r.id}: {r.reason}", err=True)
+            if bad:
+                sys.exit(1)
+    finally:
+        rt.close()
+
+
+@jobs.command("run")
+@click.pass_obj
+def jobs_run(obj: _Ctx):
+    """Run every due job now in this process (where no worker runs)."""
+    from sandbox.kernel import jobs as kjobs
+
+    rt = obj.runtime()
+    try:
+        ran = kjobs.run_pending(rt)
+    finally:
+        rt.close()
+    bad = [r for r in ran if r.status != kjobs.DONE]
+    click.echo(f"Đã chạy {len(ran)} việc nền; {len(bad)} chưa xong.")
+    for r in bad:
+        click.echo(f"#{r.id}: {r.reason}", err=True)
+    if bad:
+        sys.exit(1)
+
+
 from sandbox.contest.cli import register as _register_contest  # noqa: E402
 
 _register_contest(main)

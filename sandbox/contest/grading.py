@@ -34,6 +34,10 @@ class GradeSummary:
     #: (number, [(criterion, reason)]): graded, but some criteria could not be judged (the exam's fault)
     grader_errors: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     kept_manual: list[str] = field(default_factory=list)     # numbers whose manual/imported score is kept
+    #: (number, job kind, last reason): background work (the automatic clerk's release) that
+    #: failed, so the sandbox lacks it through no fault of the candidate: graded, not final
+    failed_jobs: list[tuple[str, str, str]] = field(default_factory=list)
+    jobs_run: int = 0
     no_sandbox: list[str] = field(default_factory=list)
     absent: int = 0
     workers: int = 1
@@ -56,6 +60,14 @@ class GradeSummary:
             out.append("Không có bài thực hành (chưa tạo sandbox): " + ", ".join(self.no_sandbox) + ".")
         for number, message in self.errors:
             out.append(f"Lỗi khi chấm {number}: {message}")
+        if self.jobs_run:
+            out.append(f"Đã hoàn tất trước khi chấm {vn_count(self.jobs_run)} việc nền còn chờ (văn thư tự động).")
+        if self.failed_jobs:
+            out.append(f"LỖI VIỆC NỀN: {vn_count(len(self.failed_jobs))} việc của hệ thống (văn thư tự động) không "
+                       "thực hiện được, bài của các thí sinh dưới đây thiếu phần đó không do lỗi của thí sinh; "
+                       "điểm chưa phải điểm chính thức. Sửa nguyên nhân, chạy `sandbox jobs retry --failed --run` "
+                       "rồi chấm lại:")
+            out += [f"  {number}: {kind}: {reason}" for number, kind, reason in self.failed_jobs]
         if self.grader_errors:
             out.append(f"LỖI BỘ CHẤM: có {vn_count(len(self.grader_errors))} bài chưa chấm được do lỗi của đề thi "
                        "(không phải lỗi của thí sinh); điểm của các bài này chưa phải điểm chính thức. "
@@ -114,6 +126,7 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
                     summary.no_sandbox.append(c.number)
                 continue
             todo[sb_id] = (c.id, c.number)
+    _finish_background_work(runtime, todo, summary)
     summary.workers = 1 if len(todo) <= 8 else (workers or os.cpu_count() or 1)
     reports = grade_many(runtime, list(todo), workers=workers) if todo else {}
     now = runtime.clock.now()
@@ -146,9 +159,36 @@ def grade_contest(runtime, contest_code: str, *, workers: int | None = None, act
                            detail={"part": part_name, "graded": summary.graded, "workers": summary.workers,
                                    "errors": [list(e) for e in summary.errors], "kept_manual": summary.kept_manual,
                                    "no_sandbox": summary.no_sandbox, "mean": summary.mean,
+                                   "failed_jobs": [list(f) for f in summary.failed_jobs],
                                    "grader_errors": [[n, [list(r) for r in rows]] for n, rows in summary.grader_errors]},
                            reason="Chấm toàn bộ phần thi thực hành"))
     return summary
+
+
+def _finish_background_work(runtime, todo: dict[int, tuple[int, str]], summary: GradeSummary) -> None:
+    """Before grading: what the sandboxes' automatic participants still have to do (the clerk's
+    release of a forwarded draft) is done now, in this process, so a release the worker had not
+    reached yet counts; jobs that failed for good are named in the summary."""
+    from sandbox.kernel import jobs
+
+    if not todo:
+        return
+    ids = list(todo)
+    open_ = (jobs.PENDING, jobs.RUNNING)
+    with runtime.db.read() as s:
+        due = list(s.scalars(select(jobs.Job.sandbox_id).where(jobs.Job.sandbox_id.in_(ids), jobs.Job.status.in_(open_))
+                             .distinct()))
+    for sb in due:
+        summary.jobs_run += sum(1 for r in jobs.drain(runtime, sandbox_id=sb, timeout=30.0) if r.status == jobs.DONE)
+    with runtime.db.read() as s:
+        for sb, failed in jobs.failed_of(s, ids).items():
+            for job in failed:
+                reason = job.errors[-1]["reason"] if job.errors else ""
+                summary.failed_jobs.append((todo[sb][1], job.kind, reason))
+        for job in s.scalars(select(jobs.Job).where(jobs.Job.sandbox_id.in_(ids), jobs.Job.status.in_(open_))):
+            reason = job.errors[-1]["reason"] if job.errors else ""
+            summary.failed_jobs.append((todo[job.sandbox_id][1], job.kind,
+                                        "chưa xong, đang chờ thử lại" + (f" ({reason})" if reason else "")))
 
 
 def score_report(runtime, contest_code: str, number: str) -> dict | None:

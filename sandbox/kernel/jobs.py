@@ -374,6 +374,53 @@ def wait_idle(runtime, *, sandbox_id: int | None = None, timeout: float = 30.0) 
         time.sleep(0.05)
 
 
+def listing(session: Session, *, statuses: tuple[str, ...] | None = None, sandbox_id: int | None = None,
+            limit: int = 500) -> list[Job]:
+    """Jobs, newest first (of some statuses, of a sandbox): what ``sandbox jobs list`` shows."""
+    q = select(Job)
+    if statuses:
+        q = q.where(Job.status.in_(statuses))
+    if sandbox_id is not None:
+        q = q.where(Job.sandbox_id == sandbox_id)
+    return list(session.scalars(q.order_by(Job.id.desc()).limit(limit)))
+
+
+def failed_of(session: Session, sandbox_ids: list[int]) -> dict[int, list[Job]]:
+    """The failed jobs of these sandboxes, by sandbox: work an automatic participant (the
+    clerk) could not do, so the sandbox lacks it through no fault of the candidate."""
+    out: dict[int, list[Job]] = {}
+    if not sandbox_ids:
+        return out
+    for job in session.scalars(select(Job).where(Job.status == FAILED, Job.sandbox_id.in_(sandbox_ids))
+                               .order_by(Job.id)):
+        out.setdefault(job.sandbox_id, []).append(job)
+    return out
+
+
+def retry(runtime, job_ids: list[int] | None = None, *, failed: bool = False, by: str = "cli") -> list[int]:
+    """Queue failed jobs again (the ones named, or every failed one with ``failed``): due now,
+    with as many tries again as they first had; their earlier reasons are kept, with a line
+    saying who asked. A job that is not failed is left alone. Returns the ids queued again."""
+    if not job_ids and not failed:
+        return []
+    now = as_utc(runtime.clock.now())
+    again: list[int] = []
+    with runtime.db.write() as s:
+        q = select(Job).where(Job.status == FAILED)
+        if job_ids:
+            q = q.where(Job.id.in_(job_ids))
+        for job in s.scalars(q.order_by(Job.id)):
+            job.errors = [*job.errors, {"attempt": job.attempts, "at": now.isoformat(), "worker": by,
+                                        "reason": "cho chạy lại theo yêu cầu (retry requested)"}]
+            job.status, job.run_after, job.finished_at, job.lease_until = PENDING, now, None, None
+            job.max_attempts = job.attempts + max(1, job.max_attempts or DEFAULT_ATTEMPTS)
+            again.append(job.id)
+    wake = runtime.dispatcher.services.get(WAKE_SERVICE)
+    if again and wake is not None:
+        wake.set()
+    return again
+
+
 # --- the worker -------------------------------------------------------------------------------
 class Worker:
     """Claims and runs jobs until stopped: a thread of ``sandbox serve``, or the whole of

@@ -34,7 +34,7 @@ def grade_cmd(obj, contest_id, workers, actor, include_imported):
         _fail(e)
     for line in summary.lines():
         click.echo(line)
-    if summary.grader_errors:   # graded, but not final: the exam set must be fixed and graded again
+    if summary.grader_errors or summary.failed_jobs:   # graded, but not final: the exam set must be fixed and graded again
         sys.exit(2)
     if summary.errors:
         sys.exit(1)
