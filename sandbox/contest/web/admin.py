@@ -277,7 +277,11 @@ def grade_all(code: str):
             text += (f" LỖI BỘ CHẤM: {len(summary.grader_errors)} bài chưa chấm được do lỗi của đề thi ("
                      + "; ".join(f"{n}: {', '.join(cid for cid, _ in rows)}" for n, rows in summary.grader_errors)
                      + "); sửa đề rồi chấm lại.")
-        flash(text, "error" if summary.errors or summary.grader_errors else "success")
+        if summary.failed_jobs:
+            text += (f" LỖI VIỆC NỀN: {len(summary.failed_jobs)} việc của văn thư tự động không thực hiện được ("
+                     + "; ".join(f"{n}: {why}" for n, _kind, why in summary.failed_jobs)
+                     + "); điểm các bài này chưa chính thức: chạy `sandbox jobs retry --failed --run` rồi chấm lại.")
+        flash(text, "error" if summary.errors or summary.grader_errors or summary.failed_jobs else "success")
     return redirect(url_for("admin.results", code=code))
 
 
