@@ -31,3 +31,30 @@ def temp_runtime(prefix: str):
     from sandbox.kernel.settings import Settings
     d = Path(tempfile.mkdtemp(prefix=prefix))
     return Runtime.open(Settings(data_dir=d))
+
+
+def run_async(coro):
+    """``asyncio.run(coro)``, also from a thread whose event loop is already running (a test
+    session that drove Chromium with Playwright's sync API keeps one running in the main
+    thread): then the coroutine runs on a fresh loop in a thread of its own."""
+    import asyncio
+    import threading
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    out: dict = {}
+
+    def work():
+        try:
+            out["result"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=work, name="run_async")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["result"]

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from tests.conftest import wait_port
 
-from .common import free_port, percentile
+from .common import free_port, percentile, run_async
 
 STEP_ORDER = ["login", "start", "theory page", "autosave", "theory review", "theory submit", "practical",
               "task sheet", "webmail", "send mail", "imap read", "smtp send", "imap sent", "documents", "direct",
@@ -388,7 +388,7 @@ def run(args) -> dict:
         say(f"  server ready in {ready:.1f} s (web {server.http}, SMTP {server.smtp}, IMAP {server.imap}); "
             f"playing (arrivals over {args.window:.0f} s, the exam in about {exam_wall / 60:.1f} min)…")
         t0 = time.perf_counter()
-        outcomes, extra = asyncio.run(_drive(inst, server, args, stats, say))
+        outcomes, extra = run_async(_drive(inst, server, args, stats, say))
         wall = time.perf_counter() - t0
         cpu_server, cpu_gen = server.cpu_seconds() - cpu_server0, _own_cpu() - cpu_gen0
         load_after = os.getloadavg()

@@ -207,3 +207,26 @@ def serve_process(tmp_path):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_by_the_browser(request):
+    """pytest-playwright's sync API keeps its event loop marked as running in the main thread
+    for the rest of the session once a browser test ran; code under test that calls
+    ``asyncio.run`` (pyHanko's synchronous wrappers, the SMTP group commit, the load
+    generator) would then fail depending on which test files a worker ran before. Outside the
+    browser tests, the loop is set aside for the test and put back after it."""
+    if "playwright" in request.fixturenames:
+        yield
+        return
+    import asyncio
+
+    loop = asyncio.events._get_running_loop()
+    if loop is None:
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(loop)

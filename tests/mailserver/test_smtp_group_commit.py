@@ -13,6 +13,7 @@ import pytest
 
 from sqlalchemy import event, func, select
 
+from bench.common import run_async
 from mailserver.smtp import GroupCommitter
 from sandbox.kernel.models import Action
 from sandbox.kernel.sandboxes import set_closing_time
@@ -40,7 +41,7 @@ def run_together(committer: GroupCommitter, items: list[tuple]) -> list:
     async def main():
         return await asyncio.gather(*[committer.submit(acc, raw, [RCPT], SENDER, "127.0.0.1") for acc, raw in items],
                                     return_exceptions=True)
-    return asyncio.run(main())
+    return run_async(main())
 
 
 def test_messages_arriving_together_share_one_transaction(runtime):
