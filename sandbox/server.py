@@ -9,6 +9,40 @@ import threading
 
 from .runtime import Runtime
 
+#: waitress: idle kept-alive connections are closed after this many seconds; the listening
+#: socket's queue holds connections beyond the limit until a slot frees.
+CHANNEL_TIMEOUT = 60
+BACKLOG = 2048
+
+
+def web_server(app, rt: Runtime, host: str, port: int):
+    """The waitress server of the web app, sized for a whole shift: ``threads`` workers and up
+    to ``connection_limit`` open connections (settings ``web_threads``/``web_connection_limit``,
+    ``SANDBOX_WEB_THREADS``/``SANDBOX_WEB_CONNECTIONS``). poll() instead of select(), whose
+    1024-descriptor ceiling a thousand connections would pass."""
+    from waitress.server import create_server
+
+    limit = rt.settings.web_connection_limit
+    _raise_open_files(limit + 256)  # the database, the blobs, SMTP and IMAP beside the connections
+    return create_server(app, host=host, port=port, threads=rt.settings.web_threads, connection_limit=limit,
+                         channel_timeout=CHANNEL_TIMEOUT, backlog=BACKLOG, asyncore_use_poll=True,
+                         ident="Sandbox")
+
+
+def _raise_open_files(wanted: int) -> None:
+    """Raise the soft limit of open files towards ``wanted`` (never above the hard limit)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        pass
+
 
 def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: set[str], *,
           imap_port: int = 1143, announce=print) -> None:
@@ -34,10 +68,8 @@ def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: se
             imap.start()
             announce(f"IMAP: {host}:{imap_port}")
         if "web" in components:
-            from waitress.server import create_server
-
             from .web import create_app
-            web = create_server(create_app(rt), host=host, port=http_port, threads=8, ident="Sandbox")
+            web = web_server(create_app(rt), rt, host, http_port)
             announce(f"Web: http://{host}:{http_port}/")
             threading.Thread(target=web.run, name="web", daemon=True).start()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -26,8 +26,8 @@ from sandbox.kernel.vnformat import file_size
 from .blueprint import bp
 from .common import docflow_page, incoming_detail, outgoing_detail, runtime, sandbox_id, viewer
 
-__all__ = ["file_name", "send_bytes", "preview_png", "preview_response", "UPLOAD_ENDPOINTS", "upload_limit",
-           "kept_files", "uploaded_files", "collect_files", "signed_kept"]
+__all__ = ["file_name", "send_bytes", "preview_png", "preview_response", "blob_version", "UPLOAD_ENDPOINTS",
+           "upload_limit", "kept_files", "uploaded_files", "collect_files", "signed_kept"]
 
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 INLINE_PDF_CSP = "default-src 'self'; object-src 'self'; frame-ancestors 'self'; form-action 'none'"
@@ -97,13 +97,31 @@ def preview_png(blob: str | None) -> bytes | None:
     return png
 
 
-def preview_response(blob: str | None) -> Response:
+#: A document's file URLs carry ``?v=`` and the first digits of the PDF's blob hash, so a new
+#: signature (a new blob) gives new URLs and the browser never shows an old preview.
+VERSION_ARG = "v"
+#: A preview asked for by its current version: its URL names its content, so the browser
+#: keeps it (only for this person: ``private``) and never asks again.
+PREVIEW_IMMUTABLE = "private, max-age=31536000, immutable"
+#: Asked for without the version, or with an old one: the browser checks each time (ETag).
+PREVIEW_REVALIDATE = "private, no-cache"
+
+
+@bp.app_template_global("df_file_version")
+def blob_version(blob: str | None) -> str | None:
+    """The version of a document's file URLs (None without a file: no ``v`` in the URL)."""
+    return blob[:16] if blob else None
+
+
+def preview_response(blob: str | None, *, versioned: bool = False) -> Response:
+    """The preview image; ``versioned``: asked for with the blob's version in the URL."""
     png = preview_png(blob)
     if png is None:
         raise api.DocflowNotFound("Văn bản này không có ảnh xem trước.", "no preview")
     resp = Response(png, mimetype="image/png")
-    resp.headers["Cache-Control"] = "private, max-age=3600"
-    return resp
+    resp.headers["Cache-Control"] = PREVIEW_IMMUTABLE if versioned else PREVIEW_REVALIDATE
+    resp.set_etag(blob)
+    return resp.make_conditional(request)
 
 
 #: The two kinds of document: URL prefix and endpoint prefix of their routes.
@@ -134,7 +152,9 @@ def document_pdf(kind: str, doc_id: int):
 @docflow_page
 def document_preview(kind: str, doc_id: int):
     """Ảnh trang đầu của văn bản đến / văn bản đi."""
-    return preview_response(_detail(kind, doc_id).pdf_blob)
+    blob = _detail(kind, doc_id).pdf_blob
+    asked = request.args.get(VERSION_ARG)
+    return preview_response(blob, versioned=asked is not None and asked == blob_version(blob))
 
 
 @docflow_page

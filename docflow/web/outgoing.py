@@ -16,9 +16,29 @@ from .blueprint import bp
 from .common import docflow_page, outgoing_detail, rules, runtime, sandbox_id, to_int, viewer
 from .files import collect_files, preview_png, signed_kept, upload_limit
 
-__all__ = ["outgoing_page", "simple_step", "token_and_pin"]
+__all__ = ["outgoing_page", "simple_step", "token_and_pin", "refresh_delay", "REFRESH_ARG"]
 
 PIN_MAX = 16
+
+#: While the automatic clerk works on a draft its page reloads itself, less and less often:
+#: 2, 4, 8, then every 15 s; the query parameter counts the reloads so far.
+REFRESH_ARG = "lan"
+REFRESH_FIRST, REFRESH_MAX = 2, 15
+
+
+def refresh_delay(count: int) -> int:
+    """Seconds before the ``count``-th automatic reload (0: the first) of a draft's page."""
+    return min(REFRESH_MAX, REFRESH_FIRST * 2 ** min(max(count, 0), 4))
+
+
+def _refresh(d) -> dict | None:
+    """The page's self-reload while the clerk's job is waiting or at work, else None."""
+    if not d.clerk_at_work:
+        return None
+    count = to_int(request.args.get(REFRESH_ARG), 0) if request.endpoint == "docflow.outgoing" else 0
+    count = max(0, min(count, 1000))
+    return {"seconds": refresh_delay(count),
+            "url": url_for("docflow.outgoing", doc_id=d.id, **{REFRESH_ARG: count + 1})}
 
 
 def outgoing_page(d, *, sign_error: str | None = None, seal_error: str | None = None, selected=None,
@@ -44,7 +64,8 @@ def outgoing_page(d, *, sign_error: str | None = None, seal_error: str | None = 
     seal_problem = api.leader_check(rt, sid, d.id) if can["seal"] else None
     return render_template("docflow/outgoing.html", d=d, can=can, certs=certs, sign_error=sign_error,
                            seal_error=seal_error, seal_problem=seal_problem, selected=selected, form=form or {},
-                           has_preview=preview_png(d.pdf_blob) is not None, section="di_all"), status
+                           has_preview=preview_png(d.pdf_blob) is not None, refresh=_refresh(d),
+                           section="di_all"), status
 
 
 @bp.get("/di/<int:doc_id>")

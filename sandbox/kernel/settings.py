@@ -20,6 +20,10 @@ class Settings:
     database_url: str | None = None
     max_message_size: int = 25 * 1024 * 1024
     secret_key: str | None = None
+    #: the web server (waitress): worker threads and open connections (a whole shift keeps
+    #: hundreds of browsers' connections alive); ``SANDBOX_WEB_THREADS``, ``SANDBOX_WEB_CONNECTIONS``
+    web_threads: int = 8
+    web_connection_limit: int = 1000
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
@@ -28,6 +32,10 @@ class Settings:
         env_size = os.environ.get("SANDBOX_MAX_MESSAGE_SIZE")
         if env_size:
             self.max_message_size = int(env_size)
+        for name, attr in (("SANDBOX_WEB_THREADS", "web_threads"), ("SANDBOX_WEB_CONNECTIONS", "web_connection_limit")):
+            value = os.environ.get(name)
+            if value:
+                setattr(self, attr, max(1, int(value)))
 
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

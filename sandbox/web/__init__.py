@@ -17,7 +17,7 @@ from sandbox.kernel.webkit import current_runtime
 from sandbox.replay import web as replay_web
 from sandbox.runtime import Runtime
 from sandbox.training import web as training_web
-from sandbox.web import auth, tasks
+from sandbox.web import assets, auth, tasks
 from scenarios.build import instance_of
 from signing.web import bp as signing_bp
 
@@ -31,6 +31,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     _configure(app, runtime, config)
     _register_blueprints(app)
     _add_template_filters(app)
+    assets.init_app(app)  # static files: content-versioned URLs, cached for a year
     _add_hooks(app, runtime)
     _add_error_pages(app, runtime)
     return app

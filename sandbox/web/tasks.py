@@ -3,8 +3,15 @@ feedback now, with the evidence) and "Làm lại" (start the drill again from it
 state). Composition layer: it may use scenarios and the grader."""
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, session, url_for
 
+from sandbox.kernel.clock import VN_TZ
 from sandbox.kernel.errors import Forbidden
 from sandbox.kernel.webkit import current_runtime, login_required
 
@@ -21,16 +28,73 @@ def _instance():
         return inst
 
 
+#: Parsed scenarios by (file, SHA-256 of its bytes) and rendered sheets by everything they
+#: depend on (the scenario's bytes, the sandbox's variant values, its start date): a view
+#: costs one small file read instead of a YAML parse and validation, an edited scenario file
+#: is parsed again, and a sheet is only ever shared by sandboxes with the same values.
+SCENARIO_CACHE = 16
+SHEET_CACHE = 2048
+_scenarios: OrderedDict[tuple, object] = OrderedDict()
+_sheets: OrderedDict[tuple, tuple] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(cache: OrderedDict, key, limit: int, make):
+    with _cache_lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = make()
+    with _cache_lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > limit:
+            cache.popitem(last=False)
+    return value
+
+
+def _scenario(ref: str):
+    """(the parsed scenario, the key of its file's content)."""
+    from scenarios.library import InvalidScenario, find, load
+    from scenarios.validate import validate_text
+
+    path = find(ref)
+    raw = path.read_bytes()
+    key = (str(path.resolve()), hashlib.sha256(raw).hexdigest())
+
+    def parse():
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return load(path).scenario  # raises InvalidScenario with the line
+        sc, problems = validate_text(text, str(path))
+        if problems or sc is None:
+            raise InvalidScenario(problems)
+        return sc
+
+    return _cached(_scenarios, key, SCENARIO_CACHE, parse), key
+
+
+def _start_date(inst) -> dt.date:
+    """The sandbox's first in-world day in Vietnam (as ``grader.state.SandboxState.start_date``)."""
+    start = inst.start if inst.start.tzinfo else inst.start.replace(tzinfo=dt.timezone.utc)
+    return start.astimezone(VN_TZ).date()
+
+
 def _sheet(inst):
     from scenarios import templates
     from scenarios.build import from_json
-    from scenarios.library import load
     from scenarios.variants import context
-    from grader.state import SandboxState
 
-    sc = load(inst.source or inst.scenario_id).scenario
-    ctx = context(sc, from_json(inst.values), SandboxState(current_runtime(), g.account.sandbox_id).start_date)
-    return sc, [(templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks]
+    sc, source = _scenario(inst.source or inst.scenario_id)
+    start = _start_date(inst)
+    values = json.dumps(inst.values, sort_keys=True, ensure_ascii=False, default=str)
+
+    def render():
+        ctx = context(sc, from_json(inst.values), start)
+        return tuple((templates.render(t.title, ctx), templates.render(t.text, ctx)) for t in sc.tasks)
+
+    return sc, list(_cached(_sheets, (source, values, start.isoformat()), SHEET_CACHE, render))
 
 
 @bp.get("/de-bai")
