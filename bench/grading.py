@@ -4,7 +4,11 @@
   (``bench.provision``);
 * grading: every sandbox has done the golden path (the leader's signature and the automatic
   clerk's release: a two-signature PDF to verify); ``sandbox contest grade``
-  (``grade_contest``) in one process (the baseline) and on every core, with the same reports.
+  (``grade_contest``) in one process (the baseline) and on every core, with the same reports;
+  and on every core with the verifier's library speed-ups off (``signing.verify_speedups.stock``:
+  the verifier as before them), which must give the same reports too.
+  ``BENCH_SKIP_GRADING=1`` stops after provisioning; ``BENCH_SKIP_STOCK=1`` leaves out the
+  run without the speed-ups.
 
 Targets (issue 14): provisioning 600 ≤ 30 s, grading 600 incl. both signatures ≤ 15 s on this
 2-core machine."""
@@ -119,20 +123,36 @@ def main() -> list[str]:
     cores = os.cpu_count() or 1
     lines.append(f"  (setup: {N} golden-path sessions, both signatures, in {t_setup:.1f} s)")
     lines.append(f"Grading the shift: `sandbox contest grade` (grade_contest), {N} candidates ({load_average()})")
+    from contextlib import nullcontext
+
+    from signing.verify_speedups import clear, stock
+
+    runs = [(1, "fast"), (cores, "fast")] + ([] if os.environ.get("BENCH_SKIP_STOCK") else [(cores, "stock")])
     timings, reports = {}, {}
-    for workers in (1, cores):
-        t = time.perf_counter()
-        summary = grade_contest(rt, CODE, workers=workers, actor="bench")
-        timings[workers] = time.perf_counter() - t
+    for workers, mode in runs:
+        clear()   # every run starts cold (worker processes fork from this one)
+        with stock() if mode == "stock" else nullcontext():
+            t = time.perf_counter()
+            summary = grade_contest(rt, CODE, workers=workers, actor="bench")
+            timings[workers, mode] = time.perf_counter() - t
         assert summary.graded == N and not summary.errors, summary.lines()
         with rt.db.read() as s:
-            reports[workers] = {c: r for c, r in s.execute(select(PartScore.candidate_id, PartScore.report)
-                                                           .where(PartScore.source == "grader"))}
-    assert reports[1] == reports[cores], "grading must not depend on the worker"
-    full = sum(1 for r in reports[cores].values() if r.get("total") == loaded.scenario.points)
-    t1, tn = timings[1], timings[cores]
+            reports[workers, mode] = {c: r for c, r in s.execute(select(PartScore.candidate_id, PartScore.report)
+                                                                 .where(PartScore.source == "grader"))}
+    assert all(r == reports[1, "fast"] for r in reports.values()), "grading must not depend on the worker or the speed-ups"
+    full = sum(1 for r in reports[cores, "fast"].values() if r.get("total") == loaded.scenario.points)
+    t1, tn = timings[1, "fast"], timings[cores, "fast"]
     lines.append(f"  one process (baseline)     {t1:7.1f} s  ({t1 / N * 1000:6.1f} ms per candidate)")
     lines.append(f"  {cores} processes (every core) {tn:7.1f} s  ({tn / N * 1000:6.1f} ms per candidate)"
                  f"  {t1 / tn:4.2f}× faster; target ≤ 15 s for 600; full marks: {full}/{N} ({load_average()})")
+    if (cores, "stock") in timings:
+        ts = timings[cores, "stock"]
+        lines.append(f"  {cores} processes, verifier without its speed-ups {ts:7.1f} s  ({ts / N * 1000:6.1f} ms per "
+                     f"candidate); with them {ts / tn:4.2f}× faster; same reports ({load_average()})")
     rt.close()
     return lines
+
+
+if __name__ == "__main__":
+    for line in main():
+        print(line, flush=True)

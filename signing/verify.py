@@ -77,6 +77,7 @@ from typing import Any, Callable
 
 from . import document as doc
 from . import pki
+from . import verify_speedups
 from .errors import SigningError
 from .pdfread import corrupt_pdf, open_pdf, page_box, quiet
 from .verdicts import MODIFICATION_VI, SEAL_OVERLAP_RANGE, SEPARATE_FIELDS, Verdict, judge
@@ -90,6 +91,7 @@ COVERAGE_VI = {
     "CONTIGUOUS_BLOCK_FROM_START": "một phần liên tục từ đầu tệp",
     "UNCLEAR": "không rõ phạm vi",
 }
+verify_speedups.install()
 #: Old private names, still imported by signing.api: use signing.pdfread.
 _open, _quiet, _corrupt = open_pdf, quiet, corrupt_pdf
 
