@@ -7,8 +7,9 @@ real server, at contest pace, and every grade checked afterwards.
 1. **Installation** (:mod:`bench.load_setup`): a fresh data folder; a contest (theory 60 +
    practical 40, 60 minutes) with N candidates in one shift on the exam set, made through the
    organiser's API, provisioned (one sandbox per candidate).
-2. **Server**: ``sandbox serve`` (web, SMTP, IMAP in one process) as a subprocess on free
-   ports, on that folder, as on the exam day.
+2. **Server**: ``sandbox serve web smtp imap`` as a subprocess on free ports, on that folder,
+   and ``sandbox serve worker`` (the automatic clerk) as another, as on the exam day
+   (``--one-process``: everything in one ``sandbox serve``, a laptop's shape).
 3. **Candidates** (:mod:`bench.load_candidate`, one asyncio task each, its own cookie jar and
    connections): the whole exam through the pages and forms, CSRF tokens from the pages,
    think times from :mod:`bench.load_profile` divided by ``--compress``. ``--sync``: everyone
@@ -72,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", dest="json_out", default=None, help="write the result as JSON here")
     p.add_argument("--release-timeout", type=float, default=120.0,
                    help="wall seconds the status check waits for the clerk's release")
+    p.add_argument("--one-process", action="store_true",
+                   help="run the job worker (the automatic clerk) inside the web process, as `sandbox serve` "
+                        "does on a laptop (default: its own process, `sandbox serve worker`, as at contest scale)")
     p.add_argument("--keepalive", type=float, default=15.0,
                    help="idle seconds a candidate's browser keeps a connection (0: close after each request)")
     p.add_argument("--status-poll", type=float, default=30.0, help="countdown poll period in wall seconds (0: off)")
@@ -99,19 +103,29 @@ def _env(data: Path) -> dict:
 
 
 class Server:
-    def __init__(self, data: Path):
+    """``sandbox serve`` on free ports: one process (a laptop's shape), or with
+    ``separate_worker`` the web and mail servers in one process and the job worker (the
+    automatic clerk) in another, as at contest scale, so the clerk's signing has a core."""
+
+    def __init__(self, data: Path, *, separate_worker: bool = False):
         self.data = data
         self.http, self.smtp, self.imap = free_port(), free_port(), free_port()
         self.log = data / "serve.log"
         self.proc: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+        self.separate_worker = separate_worker
 
     def start(self) -> float:
         t0 = time.perf_counter()
+        ports = ["--http-port", str(self.http), "--smtp-port", str(self.smtp), "--imap-port", str(self.imap)]
+        serve = [sys.executable, "-m", "sandbox.cli", "serve"]
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sandbox.cli", "serve", "--http-port", str(self.http),
-                 "--smtp-port", str(self.smtp), "--imap-port", str(self.imap)],
-                env=_env(self.data), stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(serve + (["web", "smtp", "imap"] if self.separate_worker else []) + ports,
+                                         env=_env(self.data), stdout=log, stderr=subprocess.STDOUT)
+        if self.separate_worker:
+            with open(self.data / "worker.log", "wb") as log:
+                self.worker = subprocess.Popen(serve + ["worker"], env=_env(self.data), stdout=log,
+                                               stderr=subprocess.STDOUT)
         try:
             for port in (self.http, self.smtp, self.imap):
                 wait_port(port, timeout=60.0, proc=self.proc)
@@ -123,19 +137,18 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU of the server process and its children (finished ones counted by the kernel in
         the parent's cutime/cstime, live ones read from their own stat)."""
-        if self.proc is None:
-            return 0.0
-        return _tree_cpu(self.proc.pid)
+        return sum(_tree_cpu(p.pid) for p in (self.proc, self.worker) if p is not None)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        for proc in (self.proc, self.worker):
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -378,7 +391,7 @@ def run(args) -> dict:
 
     inst = prepare(data, args.candidates, args.scenario, progress=provisioned)
     say(f"  contest {inst.timings['contest']:.1f} s, provisioning {inst.timings['provision']:.1f} s")
-    server = Server(data)
+    server = Server(data, separate_worker=not args.one_process)
     ready = server.start()
     stats = Stats()
     try:
@@ -407,6 +420,7 @@ def run(args) -> dict:
     spans = [o.ended - o.started for o in outcomes if o.completed]
     samples = extra["samples"]
     result.update({
+        "server_shape": "one process" if args.one_process else "web+smtp+imap, worker apart",
         "timings": {**inst.timings, "server_ready": ready, "run_wall": wall, "grade": grade_seconds},
         "flows": {"candidates": len(outcomes), "completed": completed,
                   "smtp_imap": sum(o.smtp for o in outcomes),
@@ -472,7 +486,7 @@ def lines(result: dict) -> list[str]:
            f"{'synchronised' if c['sync'] else 'spread'} arrivals over {c['window']:.0f} s; "
            f"{f['smtp_imap']} over SMTP/IMAP; profiles {f['profiles']})",
            f"  setup: contest {result['timings']['contest']:.1f} s, provisioning {result['timings']['provision']:.1f} s,"
-           f" server ready {result['timings']['server_ready']:.1f} s; grading {result['timings']['grade']:.1f} s",
+           f" server ({result.get('server_shape', '')}) ready {result['timings']['server_ready']:.1f} s; grading {result['timings']['grade']:.1f} s",
            f"  run: {result['timings']['run_wall']:.1f} s wall, {f['completed']}/{f['candidates']} flows completed,"
            f" {result['throughput_flows_per_s']:.2f} flows/s; {result['requests']} requests"
            f" + {result['subrequests']} sub-resources ({result['not_modified']} of them 304)",

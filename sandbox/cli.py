@@ -37,17 +37,18 @@ def main(ctx, data_dir, database_url):
 
 
 @main.command()
-@click.argument("component", type=click.Choice(["all", "web", "smtp", "imap", "worker"]), default="all")
+@click.argument("components", nargs=-1, type=click.Choice(["all", "web", "smtp", "imap", "worker"]))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--http-port", default=8080, show_default=True, type=int)
 @click.option("--smtp-port", default=2525, show_default=True, type=int)
 @click.option("--imap-port", default=1143, show_default=True, type=int)
 @click.pass_obj
-def serve(obj: _Ctx, component, host, http_port, smtp_port, imap_port):
-    """Run the web app, the mail servers and the job worker (all in one process by default)."""
+def serve(obj: _Ctx, components, host, http_port, smtp_port, imap_port):
+    """Run the web app, the mail servers and the job worker (all in one process by default;
+    name some, e.g. `serve web smtp imap` beside a `serve worker` process)."""
     from .server import serve as run
-    components = {"web", "smtp", "imap", "worker"} if component == "all" else {component}
-    run(obj.runtime(), host, http_port, smtp_port, components, imap_port=imap_port)
+    chosen = {"web", "smtp", "imap", "worker"} if not components or "all" in components else set(components)
+    run(obj.runtime(), host, http_port, smtp_port, chosen, imap_port=imap_port)
 
 
 @main.group()
