@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and the demo need, only when one is missing.
 set -euo pipefail
 PKGS=(chromium fonts-dejavu-core fonts-liberation2 fonts-noto-core poppler-utils qpdf swaks libnet-ssleay-perl libio-socket-ssl-perl
-      curl postgresql openssl dovecot-imapd mutt tmux)
+      curl postgresql openssl dovecot-imapd mutt tmux nginx-light)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
