@@ -231,7 +231,8 @@ def test_files_over_the_limit_are_stopped_before_anything_typed_is_lost(page, li
     login(page, live_server.url, "lanhdao@cantho.gov.vn")
     page.click("text=Soạn thư")
     # The page carries the server's limit; a small one here stands for 25 MB of files.
-    page.eval_on_selector("#f-files", "el => { el.dataset.maxBytes = '1000'; el.dataset.maxLabel = '1 KB'; }")
+    # The click only starts the navigation: a locator waits for the compose page's input.
+    page.locator("#f-files").evaluate("el => { el.dataset.maxBytes = '1000'; el.dataset.maxLabel = '1 KB'; }")
     page.fill("#f-to", "truongphong@cantho.gov.vn")
     page.fill("#f-subject", SUBJECT)
     page.fill("#f-body", "Nội dung dài đã gõ.\n")
