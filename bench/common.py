@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import statistics
 import tempfile
 from pathlib import Path
@@ -11,6 +12,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_process(proc: "subprocess.Popen | None", timeout: float = 20.0) -> None:
+    """SIGTERM a child process still running, then SIGKILL it if it has not ended in ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def percentile(values: list[float], p: float) -> float:

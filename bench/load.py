@@ -49,7 +49,7 @@ from pathlib import Path
 
 from tests.conftest import wait_port
 
-from .common import free_port, percentile, run_async
+from .common import free_port, percentile, run_async, stop_process
 
 STEP_ORDER = ["login", "start", "theory page", "autosave", "theory review", "theory submit", "practical",
               "task sheet", "webmail", "send mail", "imap read", "smtp send", "imap sent", "documents", "direct",
@@ -76,6 +76,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--one-process", action="store_true",
                    help="run the job worker (the automatic clerk) inside the web process, as `sandbox serve` "
                         "does on a laptop (default: its own process, `sandbox serve worker`, as at contest scale)")
+    p.add_argument("--behind-nginx", action="store_true",
+                   help="the deployment shape (docs/deployment.md, bench/load_deploy.py): nginx in front of "
+                        "`sandbox serve web --workers N` (gunicorn), `serve smtp imap`, `serve worker`")
+    p.add_argument("--web-workers", type=int, default=2, help="gunicorn workers with --behind-nginx")
+    p.add_argument("--database-url", default=None,
+                   help="the installation's database (default: SQLite in the data folder), e.g. postgresql+psycopg://…")
+    p.add_argument("--two-data-folders", action="store_true",
+                   help="two `sandbox serve web` processes, each with a data folder of its own, on one "
+                        "PostgreSQL (--database-url): every candidate's requests alternate between them "
+                        "(nothing a request needs may live on one machine's disk: issue 15)")
     p.add_argument("--keepalive", type=float, default=15.0,
                    help="idle seconds a candidate's browser keeps a connection (0: close after each request)")
     p.add_argument("--status-poll", type=float, default=30.0, help="countdown poll period in wall seconds (0: off)")
@@ -84,6 +94,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the data folder (always kept when there are errors)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = p.parse_args(argv)
+    if args.two_data_folders and not (args.database_url or "").startswith("postgresql"):
+        p.error("--two-data-folders needs --database-url postgresql+psycopg://… (SQLite is one machine's file)")
     if args.window is None:
         args.window = 0.0 if not args.compress else (60.0 if args.sync else 600.0) / args.compress
     return args
@@ -96,9 +108,11 @@ def _every(i: int, share: float, offset: float = 0.0) -> bool:
 
 # --- the server -------------------------------------------------------------------------------
 
-def _env(data: Path) -> dict:
+def _env(data: Path, database_url: str | None = None) -> dict:
     env = {**os.environ, "SANDBOX_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
     env.pop("SANDBOX_DATABASE_URL", None)
+    if database_url:
+        env["SANDBOX_DATABASE_URL"] = database_url
     return env
 
 
@@ -107,8 +121,9 @@ class Server:
     ``separate_worker`` the web and mail servers in one process and the job worker (the
     automatic clerk) in another, as at contest scale, so the clerk's signing has a core."""
 
-    def __init__(self, data: Path, *, separate_worker: bool = False):
+    def __init__(self, data: Path, *, separate_worker: bool = False, database_url: str | None = None):
         self.data = data
+        self.database_url = database_url
         self.http, self.smtp, self.imap = free_port(), free_port(), free_port()
         self.log = data / "serve.log"
         self.proc: subprocess.Popen | None = None
@@ -121,10 +136,11 @@ class Server:
         serve = [sys.executable, "-m", "sandbox.cli", "serve"]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(serve + (["web", "smtp", "imap"] if self.separate_worker else []) + ports,
-                                         env=_env(self.data), stdout=log, stderr=subprocess.STDOUT)
+                                         env=_env(self.data, self.database_url), stdout=log,
+                                         stderr=subprocess.STDOUT)
         if self.separate_worker:
             with open(self.data / "worker.log", "wb") as log:
-                self.worker = subprocess.Popen(serve + ["worker"], env=_env(self.data), stdout=log,
+                self.worker = subprocess.Popen(serve + ["worker"], env=_env(self.data, self.database_url), stdout=log,
                                                stderr=subprocess.STDOUT)
         try:
             for port in (self.http, self.smtp, self.imap):
@@ -134,6 +150,10 @@ class Server:
             raise RuntimeError("sandbox serve did not start:\n" + self.log.read_text(errors="replace")[-3000:])
         return time.perf_counter() - t0
 
+    @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.http}"]
+
     def cpu_seconds(self) -> float:
         """CPU of the server process and its children (finished ones counted by the kernel in
         the parent's cutime/cstime, live ones read from their own stat)."""
@@ -141,14 +161,48 @@ class Server:
 
     def stop(self) -> None:
         for proc in (self.proc, self.worker):
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
+
+
+class TwoFolderServer(Server):
+    """Two machines' worth on one: ``serve web smtp imap`` on the data folder ``data`` and a
+    second ``serve web`` on a data folder of its own (``data-b``, empty: no blob, no secret, no
+    CA), both on one PostgreSQL; the job worker apart. Candidates alternate between the two."""
+
+    shape = "two web processes, two data folders, one PostgreSQL; smtp+imap; worker apart"
+
+    def __init__(self, data: Path, *, database_url: str):
+        super().__init__(data, separate_worker=True, database_url=database_url)
+        self.other = data.parent / (data.name + "-b")
+        self.other.mkdir(parents=True, exist_ok=True)
+        self.http_b = free_port()
+        self.proc_b: subprocess.Popen | None = None
+
+    def start(self) -> float:
+        ready = super().start()
+        t0 = time.perf_counter()
+        with open(self.other / "serve.log", "wb") as log:
+            self.proc_b = subprocess.Popen([sys.executable, "-m", "sandbox.cli", "serve", "web",
+                                            "--http-port", str(self.http_b)],
+                                           env=_env(self.other, self.database_url), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_port(self.http_b, timeout=60.0, proc=self.proc_b)
+        except Exception:
+            self.stop()
+            raise RuntimeError("the second web process did not start:\n"
+                               + (self.other / "serve.log").read_text(errors="replace")[-3000:])
+        return ready + time.perf_counter() - t0
+
+    @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.http}", f"http://127.0.0.1:{self.http_b}"]
+
+    def cpu_seconds(self) -> float:
+        return super().cpu_seconds() + (_tree_cpu(self.proc_b.pid) if self.proc_b is not None else 0.0)
+
+    def stop(self) -> None:
+        super().stop()
+        stop_process(self.proc_b)
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -212,7 +266,7 @@ async def _drive(inst, server: Server, args, stats, say) -> tuple[list, dict]:
     from .load_profile import Pace, arrivals
 
     loop = asyncio.get_running_loop()
-    base = f"http://127.0.0.1:{server.http}"
+    base = getattr(server, "bases", None) or f"http://127.0.0.1:{server.http}"
     opts = Options(compress=args.compress, release_timeout=args.release_timeout, status_poll=args.status_poll,
                    keepalive=args.keepalive)
     rng = random.Random(args.seed)
@@ -286,9 +340,9 @@ async def _drive(inst, server: Server, args, stats, say) -> tuple[list, dict]:
                                           for sid, ld in loaded_sets.items()}}
 
 
-def _grade(data: Path, code: str) -> tuple[float, str]:
+def _grade(data: Path, code: str, database_url: str | None = None) -> tuple[float, str]:
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "sandbox.cli", "contest", "grade", code], env=_env(data),
+    r = subprocess.run([sys.executable, "-m", "sandbox.cli", "contest", "grade", code], env=_env(data, database_url),
                        capture_output=True, text=True)
     out = (r.stdout + r.stderr).strip()
     if r.returncode != 0:
@@ -296,14 +350,14 @@ def _grade(data: Path, code: str) -> tuple[float, str]:
     return time.perf_counter() - t0, out
 
 
-def _scores(data: Path, code: str) -> dict[str, dict]:
+def _scores(data: Path, code: str, database_url: str | None = None) -> dict[str, dict]:
     from sqlalchemy import select
 
     from sandbox.contest.models import Candidate, Contest, ContestPart, PartScore
     from sandbox.kernel.settings import Settings
     from sandbox.runtime import Runtime
 
-    rt = Runtime.open(Settings(data_dir=data))
+    rt = Runtime.open(Settings(data_dir=data, database_url=database_url))
     try:
         with rt.db.read() as s:
             rows = s.execute(select(Candidate.number, ContestPart.kind, ContestPart.points, PartScore.points,
@@ -389,9 +443,16 @@ def run(args) -> dict:
         if done % step == 0 and done < total:
             say(f"  provisioning: {done}/{total}")
 
-    inst = prepare(data, args.candidates, args.scenario, progress=provisioned)
+    url = getattr(args, "database_url", None)
+    inst = prepare(data, args.candidates, args.scenario, progress=provisioned, database_url=url)
     say(f"  contest {inst.timings['contest']:.1f} s, provisioning {inst.timings['provision']:.1f} s")
-    server = Server(data, separate_worker=not args.one_process)
+    if getattr(args, "behind_nginx", False):
+        from .load_deploy import DeployedServer
+        server = DeployedServer(data, workers=args.web_workers, database_url=url)
+    elif getattr(args, "two_data_folders", False):
+        server = TwoFolderServer(data, database_url=url)
+    else:
+        server = Server(data, separate_worker=not args.one_process, database_url=url)
     ready = server.start()
     stats = Stats()
     try:
@@ -413,14 +474,15 @@ def run(args) -> dict:
     accept_paused = log_text.count("no longer accepting new connections")
     queue_depth = max((int(d) for d in re.findall(r"Task queue depth is (\d+)", log_text)), default=0)
     say("  grading…")
-    grade_seconds, grade_out = _grade(data, inst.code)
-    scores = _scores(data, inst.code)
+    grade_seconds, grade_out = _grade(data, inst.code, url)
+    scores = _scores(data, inst.code, url)
     grades, per_candidate = _check_grades(outcomes, scores, extra, stats)
     completed = sum(o.completed for o in outcomes)
     spans = [o.ended - o.started for o in outcomes if o.completed]
     samples = extra["samples"]
     result.update({
-        "server_shape": "one process" if args.one_process else "web+smtp+imap, worker apart",
+        "server_shape": getattr(server, "shape", None) or ("one process" if args.one_process
+                                                            else "web+smtp+imap, worker apart"),
         "timings": {**inst.timings, "server_ready": ready, "run_wall": wall, "grade": grade_seconds},
         "flows": {"candidates": len(outcomes), "completed": completed,
                   "smtp_imap": sum(o.smtp for o in outcomes),
@@ -455,6 +517,7 @@ def run(args) -> dict:
         result["kept"] = True
     else:
         shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(data.parent / (data.name + "-b"), ignore_errors=True)   # --two-data-folders
     return result
 
 

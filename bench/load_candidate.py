@@ -143,7 +143,7 @@ class Candidate:
                 return
             t0 = time.perf_counter()
             try:
-                async with self.b.session.get(self.base + "/thi/trang-thai",
+                async with self.b.session.get(self.b.url("/thi/trang-thai"),
                                               headers={"Accept": "application/json"}) as r:
                     status, answer = r.status, await r.json(content_type=None)
                 self.stats.requests += 1

@@ -82,8 +82,13 @@ class Page:
 class Browser:
     """One candidate's browser."""
 
-    def __init__(self, base: str, stats: Stats, *, keepalive: float = 15.0, timeout: float = 120.0):
-        self.base, self.stats = base, stats
+    def __init__(self, base: str | list[str], stats: Stats, *, keepalive: float = 15.0, timeout: float = 120.0):
+        #: one server, or several serving one installation (``--two-data-folders``): then each
+        #: request goes to the next in turn, as a balancer without stickiness would send them
+        self.bases = [base] if isinstance(base, str) else list(base)
+        self.base = self.bases[0]
+        self.stats = stats
+        self._turn = 0
         connector = (aiohttp.TCPConnector(limit=6, keepalive_timeout=keepalive) if keepalive > 0
                      else aiohttp.TCPConnector(limit=6, force_close=True))
         self.session = aiohttp.ClientSession(
@@ -97,13 +102,19 @@ class Browser:
     async def close(self) -> None:
         await self.session.close()
 
+    def url(self, path: str) -> str:
+        """Where a request for ``path`` goes: the next server in turn."""
+        base = self.bases[self._turn % len(self.bases)]
+        self._turn += 1
+        return base + path
+
     async def click(self, step: str, method: str, path: str, *, data=None, json=None, expect: tuple[str, ...] = (),
                     status: int | tuple[int, ...] = 200, subresources: bool = True, headers=None) -> Page:
         """One click; records its time under ``step``; raises StepFailed when the page is not
         the expected one."""
         t0 = time.perf_counter()
         try:
-            async with self.session.request(method, self.base + path, data=data, json=json,
+            async with self.session.request(method, self.url(path), data=data, json=json,
                                             headers=headers) as r:
                 body = await r.text(errors="replace")
                 page = Page(str(r.url), r.status, body)
@@ -149,7 +160,7 @@ class Browser:
         """What ``portal.js`` posts (the CSRF token in the header); returns the JSON answer."""
         t0 = time.perf_counter()
         try:
-            async with self.session.post(self.base + path, json=payload,
+            async with self.session.post(self.url(path), json=payload,
                                          headers={"X-CSRFToken": self.token, "Accept": "application/json"}) as r:
                 status = r.status
                 answer = await r.json(content_type=None)
@@ -166,7 +177,7 @@ class Browser:
         """A file link (an attachment): its bytes and content type."""
         t0 = time.perf_counter()
         try:
-            async with self.session.get(self.base + path) as r:
+            async with self.session.get(self.url(path)) as r:
                 data = await r.read()
                 status, ctype = r.status, r.headers.get("Content-Type", "application/octet-stream")
             self.stats.requests += 1
@@ -202,7 +213,7 @@ class Browser:
                 headers["If-None-Match"] = etag
             if modified:
                 headers["If-Modified-Since"] = modified
-        async with self.session.get(self.base + url, headers=headers) as r:
+        async with self.session.get(self.url(url), headers=headers) as r:
             await r.read()
             cc = r.headers.get("Cache-Control", "")
             etag, modified = r.headers.get("ETag"), r.headers.get("Last-Modified")

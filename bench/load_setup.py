@@ -56,7 +56,7 @@ def _roster_csv(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prepare(data_dir: Path, n: int, scenario: str, *, progress=None) -> Installation:
+def prepare(data_dir: Path, n: int, scenario: str, *, progress=None, database_url: str | None = None) -> Installation:
     """Create the contest with ``n`` candidates on ``scenario`` in ``data_dir`` and provision it."""
     import time
 
@@ -72,7 +72,7 @@ def prepare(data_dir: Path, n: int, scenario: str, *, progress=None) -> Installa
     from scenarios.build import derive_password, from_json, instance_of
 
     timings = {}
-    rt = Runtime.open(Settings(data_dir=data_dir))
+    rt = Runtime.open(Settings(data_dir=data_dir, database_url=database_url))
     try:
         t0 = time.perf_counter()
         api.create_contest(rt, CODE, "Cuộc thi thử tải (bench load)", 2024,

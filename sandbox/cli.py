@@ -1,6 +1,7 @@
 """The ``sandbox`` command: serve, accounts, demo. Errors print one Vietnamese line and exit 2."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -15,7 +16,13 @@ class _Ctx:
         self.settings = Settings(**({"data_dir": data_dir} if data_dir else {}), database_url=database_url)
 
     def runtime(self) -> Runtime:
-        return Runtime.open(self.settings)
+        from sandbox.kernel.migrations import SchemaError
+
+        try:
+            return Runtime.open(self.settings)
+        except SchemaError as e:  # a schema newer than the code (refused at start): exit 2
+            from .dbcli import _fail as _fail_schema
+            _fail_schema(e)
 
 
 def _fail(e: SandboxError):
@@ -42,12 +49,42 @@ def main(ctx, data_dir, database_url):
 @click.option("--http-port", default=8080, show_default=True, type=int)
 @click.option("--smtp-port", default=2525, show_default=True, type=int)
 @click.option("--imap-port", default=1143, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Web worker processes on gunicorn (Linux; `serve web` alone). Default: the web app "
+                   "in this process (waitress). SANDBOX_WEB_WORKERS.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads per web process (default 8, SANDBOX_WEB_THREADS).")
+@click.option("--proxy-hops", type=click.IntRange(min=0), default=None,
+              help="Proxies in front of the web app whose X-Forwarded-* headers are believed "
+                   "(nginx: 1; default 0, SANDBOX_PROXY_HOPS).")
 @click.pass_obj
-def serve(obj: _Ctx, components, host, http_port, smtp_port, imap_port):
+def serve(obj: _Ctx, components, host, http_port, smtp_port, imap_port, workers, threads, proxy_hops):
     """Run the web app, the mail servers and the job worker (all in one process by default;
-    name some, e.g. `serve web smtp imap` beside a `serve worker` process)."""
+    name some, e.g. `serve web smtp imap` beside a `serve worker` process). `serve web
+    --workers N --threads T` runs the web app on gunicorn (N processes, restarted when one
+    dies; waitress in one process on Windows), e.g. behind nginx (`sandbox deploy nginx`)."""
+    from .server import gunicorn_available, serve_workers
     from .server import serve as run
     chosen = {"web", "smtp", "imap", "worker"} if not components or "all" in components else set(components)
+    settings = obj.settings
+    if threads is not None:
+        settings.web_threads = threads
+    if proxy_hops is not None:
+        settings.proxy_hops = proxy_hops
+    n = workers if workers is not None else (settings.web_workers if chosen == {"web"} else None)
+    if n is not None:
+        if chosen != {"web"}:
+            click.echo("Lỗi: --workers chỉ dùng với `sandbox serve web` (chạy smtp, imap, worker bằng "
+                       "tiến trình riêng, ví dụ `sandbox serve smtp imap` và `sandbox serve worker`).", err=True)
+            sys.exit(2)
+        if gunicorn_available():
+            serve_workers(settings, host, http_port, n, settings.web_threads)
+            return
+        if os.name == "posix" and n > 1:
+            click.echo("Lỗi: cần gunicorn để chạy nhiều tiến trình web (pip install gunicorn).", err=True)
+            sys.exit(2)
+        click.echo(f"gunicorn không dùng được ở đây: web chạy trong một tiến trình (waitress, "
+                   f"{settings.web_threads} luồng).")
     run(obj.runtime(), host, http_port, smtp_port, chosen, imap_port=imap_port)
 
 
@@ -492,6 +529,15 @@ _register_demo(main)  # `sandbox demo`
 _register_replay(main)  # `sandbox log verify`, `sandbox replay`
 _register_training(main)  # `sandbox training …`
 _register_appeals(main)  # regrade, grade-history, appeal
+from sandbox.ops.cli import register as _register_ops  # noqa: E402
+
+_register_ops(main)  # `sandbox backup`, `sandbox restore`
+from .dbcli import register as _register_db  # noqa: E402
+
+_register_db(main)  # `sandbox db upgrade|current`
+from sandbox.deploy.cli import register as _register_deploy  # noqa: E402
+
+_register_deploy(main)  # `sandbox deploy nginx`
 
 
 if __name__ == "__main__":

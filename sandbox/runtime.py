@@ -8,12 +8,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sandbox.kernel.actions import Dispatcher
-from sandbox.kernel.blobs import BlobStore
+from sandbox.kernel.blobs import BlobStore, open_blob_store
 from sandbox.kernel.clock import Clock
 from sandbox.kernel.db import Database
 from sandbox.kernel.errors import RateLimited
 from sandbox.kernel.settings import Settings
 from sandbox.kernel.throttle import LoginThrottle
+
+
+def register_models():
+    """Import every package's tables and actions; returns the metadata they are registered in
+    (what the migrations are compared with, and what a developer's ``alembic`` command uses:
+    ``sandbox_metadata`` in ``alembic.ini``)."""
+    import mailserver.api  # noqa: F401  (registers mail tables and actions)
+    import signing.tokens  # noqa: F401  (registers signing tables and actions)
+    import docflow.api  # noqa: F401  (registers docflow tables and actions)
+    import scenarios.build  # noqa: F401  (registers scenario instances)
+    import scenarios.npc  # noqa: F401  (NPC rules: the automatic clerk, colleagues' replies)
+    from .contest import models as _contest  # noqa: F401  (contest tables)
+    from sandbox.training import models as _training  # noqa: F401  (drill class tables)
+    from sandbox.appeals import models as _appeals  # noqa: F401  (grade records, re-grades, appeals)
+    from sandbox.kernel import models  # noqa: F401
+    from sandbox.kernel import jobs as _jobs  # noqa: F401  (the job queue's table)
+    from sandbox.kernel.db import Base
+
+    return Base.metadata
 
 
 @dataclass
@@ -28,25 +47,17 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock | None = None) -> "Runtime":
         import mailserver.api as mail_api  # registers mail tables and actions
-        import signing.tokens  # noqa: F401  (registers signing tables and actions)
-        import docflow.api  # noqa: F401  (registers docflow tables and actions)
-        import scenarios.build  # noqa: F401  (registers scenario instances)
-        import scenarios.npc  # noqa: F401  (NPC rules: the automatic clerk, colleagues' replies)
-        from .contest import models as _contest  # noqa: F401  (contest tables)
-        from sandbox.training import models as _training  # noqa: F401  (drill class tables)
-        from sandbox.appeals import models as _appeals  # noqa: F401  (grade records, re-grades, appeals)
-        from sandbox.kernel import models  # noqa: F401
-        from sandbox.kernel import jobs as _jobs  # noqa: F401  (the job queue's table)
 
+        metadata = register_models()
         settings = settings or Settings()
         settings.ensure_dirs()
         db = Database(settings.database_url)
-        db.create_all()
-        blobs = BlobStore(settings.blob_dir)
+        db.prepare_schema(metadata)  # migrations: fresh, adopted, upgraded, or refused when newer
+        blobs = open_blob_store(settings, db)  # files, or the database's blobs table (PostgreSQL)
         clock = clock or Clock()
         events = mail_api.MailEvents()
         dispatcher = Dispatcher(db, clock, blobs, services={"mail_events": events, "mail_notify": events.notify})
-        return cls(settings, db, blobs, clock, dispatcher, LoginThrottle())
+        return cls(settings, db, blobs, clock, dispatcher, LoginThrottle(database=db))
 
     @property
     def secret(self) -> str:

@@ -1,9 +1,14 @@
 """Runs the web app (waitress), the mail servers (SMTP, IMAP) and the job worker (the automatic
 clerk's releases: ``sandbox.kernel.jobs``) in one process: a trainer's laptop needs nothing
 else. At contest scale each part runs as its own process (``sandbox serve web|smtp|imap|worker``)
-against PostgreSQL; several workers may run (they claim with ``SKIP LOCKED``)."""
+against PostgreSQL; several workers may run (they claim with ``SKIP LOCKED``).
+
+``serve web --workers N`` (issue 15) runs the web app on gunicorn instead (:func:`serve_workers`:
+N forked worker processes with threads, restarted when one dies), the shape behind nginx
+(``sandbox deploy nginx``, ``docs/deployment.md``)."""
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -47,6 +52,8 @@ def _raise_open_files(wanted: int) -> None:
 def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: set[str], *,
           imap_port: int = 1143, announce=print) -> None:
     """Start the chosen components and block until SIGINT/SIGTERM."""
+    from sandbox.kernel import logs
+    logs.configure(rt.settings)  # stderr + data-dir/logs/sandbox.log (issue 15: docs/operations.md)
     stop = threading.Event()
     smtp = None
     imap = None
@@ -89,3 +96,67 @@ def serve(rt: Runtime, host: str, http_port: int, smtp_port: int, components: se
         if imap is not None:
             imap.stop()
         rt.close()
+
+
+# --- the web app on gunicorn: several worker processes (issue 15) -------------------------------
+
+#: gunicorn: a worker silent this long is killed and replaced; a stopping worker finishes its
+#: requests within GRACEFUL_TIMEOUT; idle kept-alive connections (nginx's) close after KEEPALIVE
+WORKER_TIMEOUT = 60
+GRACEFUL_TIMEOUT = 30
+KEEPALIVE = 5
+
+
+def gunicorn_available() -> bool:
+    """gunicorn can run here: a POSIX system (it forks; not Windows) with gunicorn installed."""
+    if os.name != "posix":
+        return False
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def gunicorn_options(settings, host: str, port: int, workers: int, threads: int) -> dict:
+    """gunicorn's settings for the web app: gthread workers, no preload (each worker opens its
+    own Runtime after the fork), no control socket (one per user by default: two instances
+    would share it), and no forwarded-header handling of its own (the app's ``ProxyFix``
+    believes exactly ``settings.proxy_hops`` proxies; gunicorn would trust X-Forwarded-Proto
+    from any loopback peer)."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return {"bind": [bind], "workers": workers, "threads": threads, "worker_class": "gthread",
+            "preload_app": False, "timeout": WORKER_TIMEOUT, "graceful_timeout": GRACEFUL_TIMEOUT,
+            "keepalive": KEEPALIVE, "worker_connections": settings.web_connection_limit, "backlog": BACKLOG,
+            "forwarded_allow_ips": "", "secure_scheme_headers": {}, "control_socket_disable": True,
+            "proc_name": "sandbox-web", "errorlog": "-", "loglevel": "info"}
+
+
+def serve_workers(settings, host: str, port: int, workers: int, threads: int, *, announce=print) -> None:
+    """The web app on gunicorn until SIGTERM (graceful) or SIGINT: this process is the master,
+    it forks ``workers`` processes of ``threads`` threads and replaces any that dies. The
+    schema and the installation's secret are made here first and the master's engine closed
+    before any fork, so workers starting together do not race to make them and no engine
+    crosses a fork."""
+    from gunicorn.app.base import BaseApplication
+
+    rt = Runtime.open(settings)
+    try:
+        rt.secret  # noqa: B018  (made once, in data-dir/secret.key)
+    finally:
+        rt.close()
+    _raise_open_files(settings.web_connection_limit * workers + 256)
+    options = gunicorn_options(settings, host, port, workers, threads)
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):      # in each worker, after the fork
+            from .wsgi import get_app
+            return get_app(settings)
+
+    announce(f"Web: http://{host}:{port}/ (gunicorn: {workers} tiến trình × {threads} luồng"
+             f"{f', tin {settings.proxy_hops} proxy' if settings.proxy_hops else ''})")
+    _Gunicorn().run()

@@ -17,6 +17,13 @@ person's key lives on their token, encrypted with the PIN).
 Revocations (``pki.revoke``, e.g. a scenario's revoked certificate) are kept in
 ``<data_dir>/signing/ca/revoked.json`` so the grader, the CLI and every server process list
 them in their CRLs.
+
+With PostgreSQL (several machines, each with its own data folder, on one database) the keys
+and the revocations live in the database instead (the kernel's ``shared_files``: one row per
+CA key, ``signing/ca/<name>.pem``, created once, the first writer winning; one row per
+revoked serial, ``signing/ca/revoked/<serial>``), so every process of every machine issues
+and verifies with the same CA and lists the same revocations (:class:`DatabaseKeyPool`,
+:class:`DatabasePKI`). A data folder's existing CA files are what is stored first.
 """
 from __future__ import annotations
 
@@ -25,17 +32,29 @@ import hashlib
 import json
 import os
 import threading
+import weakref
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from sandbox.kernel import shared
+
 from .pki import DEFAULT_POOL, KeyPool, TestPKI
 
-__all__ = ["pki_for", "FileKeyPool", "InstallationPKI"]
+__all__ = ["pki_for", "FileKeyPool", "InstallationPKI", "DatabaseKeyPool", "DatabasePKI"]
 
 _CA_PREFIXES = ("root:", "ca:", "tsa:")
 _CACHE: dict[str, TestPKI] = {}
+#: one PKI per Database object (a test's fresh database must not get an older one's keys)
+_DB_CACHE: "weakref.WeakKeyDictionary[object, TestPKI]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+#: the names under which the database keeps the CA's files
+DB_PREFIX = "signing/ca/"
+DB_REVOKED = DB_PREFIX + "revoked/"
+
+
+def _key_file_name(label: str, key_type) -> str:
+    return hashlib.sha256(f"{key_type}|{label}".encode()).hexdigest()[:24] + ".pem"
 
 
 class FileKeyPool(KeyPool):
@@ -53,8 +72,7 @@ class FileKeyPool(KeyPool):
     def get(self, label: str, key_type="rsa2048"):
         if not label.startswith(_CA_PREFIXES):
             return self.fallback.get(label, key_type)
-        name = hashlib.sha256(f"{key_type}|{label}".encode()).hexdigest()[:24] + ".pem"
-        path = self.folder / name
+        path = self.folder / _key_file_name(label, key_type)
         with self._lock:
             if path.is_file():
                 return serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -113,9 +131,95 @@ class InstallationPKI(TestPKI):
         return super().crl(**kw)
 
 
+class DatabaseKeyPool(KeyPool):
+    """CA keys (labels ``root:``, ``ca:``, ``tsa:``) kept as PEM in the installation's database
+    (``shared_files``, ``signing/ca/<name>.pem``): made by the first process that needs one,
+    every other process of every machine reading the same. ``seed_folder``: a data folder's
+    CA files, stored when the database has none yet (an installation keeps its root). Every
+    other label is served by ``fallback`` (the process pool)."""
+
+    def __init__(self, db, fallback: KeyPool = DEFAULT_POOL, seed_folder: Path | None = None) -> None:
+        super().__init__()
+        self.db = db
+        shared.track(db)
+        self.fallback = fallback
+        self.seed_folder = Path(seed_folder) if seed_folder is not None else None
+
+    def __bool__(self) -> bool:
+        return True
+
+    def get(self, label: str, key_type="rsa2048"):
+        if not label.startswith(_CA_PREFIXES):
+            return self.fallback.get(label, key_type)
+        name = _key_file_name(label, key_type)
+
+        def make() -> bytes:
+            if self.seed_folder is not None and (self.seed_folder / name).is_file():
+                return (self.seed_folder / name).read_bytes()
+            return self.generate(key_type).private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption())
+
+        with self._lock:
+            pem = shared.get_or_create(self.db, DB_PREFIX + name, make)
+        return serialization.load_pem_private_key(pem, password=None)
+
+
+class DatabasePKI(TestPKI):
+    """A TestPKI whose CA keys and revocations live in the installation's database, read
+    afresh by every CRL (another process, on another machine, may have revoked since)."""
+
+    def __init__(self, db, seed_folder: Path | None = None) -> None:
+        self.db = db
+        super().__init__(pool=DatabaseKeyPool(db, seed_folder=seed_folder))
+        if seed_folder is not None:
+            self._seed_revocations(Path(seed_folder) / "revoked.json")
+        self._load_revoked()
+
+    def _seed_revocations(self, path: Path) -> None:
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return
+        for serial, when in rows.items():
+            shared.put_if_absent(self.db, f"{DB_REVOKED}{int(serial)}", str(when).encode())
+
+    def _load_revoked(self) -> None:
+        for name, when in shared.files_under(self.db, DB_REVOKED).items():
+            serial = int(name[len(DB_REVOKED):])
+            self._revoked.setdefault(serial, (dt.datetime.fromisoformat(when.decode()), None))
+
+    def revoke(self, cert_or_serial, **kw) -> int:
+        serial = super().revoke(cert_or_serial, **kw)
+        shared.put_if_absent(self.db, f"{DB_REVOKED}{serial}", self._revoked[serial][0].isoformat().encode())
+        return serial
+
+    @property
+    def revoked_serials(self) -> frozenset[int]:
+        self._load_revoked()
+        return frozenset(self._revoked)
+
+    def crl(self, **kw):
+        self._load_revoked()
+        return super().crl(**kw)
+
+
+def _in_database(runtime) -> bool:
+    """Where the installation keeps its CA: the database on PostgreSQL (machines share it),
+    the data folder on SQLite (one machine)."""
+    return not runtime.db.is_sqlite
+
+
 def pki_for(runtime) -> TestPKI:
-    """The installation's TestPKI (root, issuing CA, TSA), one per data folder per process."""
+    """The installation's TestPKI (root, issuing CA, TSA): one per data folder per process
+    (SQLite), one per database per process (PostgreSQL, :class:`DatabasePKI`)."""
     folder = Path(runtime.settings.data_dir) / "signing" / "ca"
+    if _in_database(runtime):
+        with _LOCK:
+            pki = _DB_CACHE.get(runtime.db)
+            if pki is None:
+                pki = _DB_CACHE[runtime.db] = DatabasePKI(runtime.db, seed_folder=folder)
+            return pki
     key = str(folder)
     with _LOCK:
         pki = _CACHE.get(key)

@@ -59,9 +59,21 @@ class Database:
         self._write = sessionmaker(self.engine.execution_options(sandbox_write=True), expire_on_commit=False)
         self._local = threading.local()
 
+    def prepare_schema(self, metadata=None, version_locations=None):
+        """Bring the schema to the code's head with the migrations (``sandbox.kernel.migrations``):
+        a fresh database is made and stamped, a pre-migration one (``create_all`` at the
+        baseline) adopted, one behind upgraded; one newer than the code raises
+        ``SchemaTooNew``. One quick read of ``alembic_version`` when nothing is to do.
+        ``metadata``: every package's tables, passed in by the composition (the kernel
+        imports none of them)."""
+        from sandbox.kernel import migrations
+
+        return migrations.prepare(self.url, metadata, version_locations=version_locations)
+
     def create_all(self) -> None:
-        """Create the tables of every model imported so far (the runtime imports them all),
-        and add the nullable columns that tables made by an older version lack."""
+        """Before migrations (issue 15) the start-up: create the tables of every model imported
+        so far and add the nullable columns that tables made by an older version lack. Kept for
+        the tests that make a pre-migration database; the program uses ``prepare_schema``."""
         from sqlalchemy import inspect as sa_inspect
 
         existing = set(sa_inspect(self.engine).get_table_names())

@@ -2,18 +2,152 @@
 
 Only failures count: a room of candidates behind one NAT address logging in at once is
 normal, a stream of wrong passwords is not. Limits hold per login name and per client
-address. Storage is in-process memory (``limits``); each server process throttles on its own.
+address, as moving windows (``limits``' ``MovingWindowRateLimiter``).
+
+Storage: given the installation's database (the runtime's throttle), the windows' entries are
+rows of ``throttle_hits`` (:class:`DatabaseStorage`), so every process and every machine of
+the installation counts the same failures; without one (a throttle of its own, tests), the
+process's memory (``limits.storage.MemoryStorage``).
 """
 from __future__ import annotations
 
-from limits import parse, storage, strategies
+import hashlib
+import threading
+import time
 
+from limits import parse, storage, strategies
+from limits.storage.base import MovingWindowSupport
+from sqlalchemy import Float, Integer, String, delete, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sandbox.kernel import shared
+from sandbox.kernel.db import Base, Database
 from sandbox.kernel.errors import RateLimited
 
 
+class ThrottleHit(Base):
+    """One entry of a moving window: a failure counted under ``key`` at ``at`` (epoch seconds)."""
+
+    __tablename__ = "throttle_hits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: SHA-256 of the limiter's key (``LIMITER/login/<name>/10/5/minute``): fixed size, no login text stored
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    #: ``at`` + the window: past it the row counts for nothing and is deleted
+    expires: Mapped[float] = mapped_column(Float, index=True)
+
+
+_HITS = ThrottleHit.__table__
+#: seconds between two sweeps of expired rows of every key (per process)
+SWEEP_EVERY = 300.0
+
+
+def _key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class DatabaseStorage(storage.Storage, MovingWindowSupport):
+    """``limits`` storage (moving windows) in the installation's database. Taking an entry is
+    atomic across processes: on PostgreSQL under a transaction-scoped advisory lock of the key,
+    on SQLite in the one write transaction (``BEGIN IMMEDIATE``)."""
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, db: Database, **options) -> None:
+        super().__init__(None, **options)
+        self.db = db
+        shared.track(db)
+        self._swept = 0.0
+        self._sweep_lock = threading.Lock()
+
+    @property
+    def base_exceptions(self):
+        return SQLAlchemyError
+
+    # -- moving windows (what MovingWindowRateLimiter uses) -----------------------------------
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        k = _key(key)
+        now = time.time()
+        with shared.writing(self.db) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:h)"), {"h": int(k[:15], 16)})
+            conn.execute(delete(_HITS).where(_HITS.c.key == k, _HITS.c.expires < now))  # out of the window
+            # as MemoryStorage: refused when the (limit - amount + 1)-th newest entry is in the window
+            held = conn.execute(select(func.count()).select_from(_HITS)
+                                .where(_HITS.c.key == k, _HITS.c.at >= now - expiry)).scalar_one()
+            if held + amount > limit:
+                return False
+            conn.execute(_HITS.insert(), [{"key": k, "at": now, "expires": now + expiry}] * amount)
+        self._sweep(now)
+        return True
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = time.time()
+        with shared.reading(self.db) as conn:
+            oldest, count = conn.execute(select(func.min(_HITS.c.at), func.count()).select_from(_HITS)
+                                         .where(_HITS.c.key == _key(key), _HITS.c.at > now - expiry)).one()
+        return (float(oldest) if oldest is not None else now), int(count)
+
+    def _sweep(self, now: float) -> None:
+        if now - self._swept < SWEEP_EVERY or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._swept = now
+            with shared.writing(self.db) as conn:
+                conn.execute(delete(_HITS).where(_HITS.c.expires < now))
+        finally:
+            self._sweep_lock.release()
+
+    # -- the rest of limits' Storage interface -------------------------------------------------
+    def clear(self, key: str) -> None:
+        k = _key(key)
+        with shared.reading(self.db) as conn:     # a success is common, a failure before it is not
+            if conn.execute(select(_HITS.c.id).where(_HITS.c.key == k).limit(1)).first() is None:
+                return
+        with shared.writing(self.db) as conn:
+            conn.execute(delete(_HITS).where(_HITS.c.key == k))
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        with shared.writing(self.db) as conn:
+            conn.execute(_HITS.insert(), [{"key": _key(key), "at": now, "expires": now + expiry}] * amount)
+        return self.get(key)
+
+    def get(self, key: str) -> int:
+        now = time.time()
+        with shared.reading(self.db) as conn:
+            return int(conn.execute(select(func.count()).select_from(_HITS)
+                                    .where(_HITS.c.key == _key(key), _HITS.c.expires >= now)).scalar_one())
+
+    def get_expiry(self, key: str) -> float:
+        now = time.time()
+        with shared.reading(self.db) as conn:
+            latest = conn.execute(select(func.max(_HITS.c.expires))
+                                  .where(_HITS.c.key == _key(key), _HITS.c.expires >= now)).scalar()
+        return float(latest) if latest is not None else now
+
+    def check(self) -> bool:
+        try:
+            with shared.reading(self.db) as conn:
+                conn.execute(select(1))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        with shared.writing(self.db) as conn:
+            return conn.execute(delete(_HITS)).rowcount
+
+
 class LoginThrottle:
-    def __init__(self, per_login: str = "10/5 minutes", per_address: str = "300/minute"):
-        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+    def __init__(self, per_login: str = "10/5 minutes", per_address: str = "300/minute", *,
+                 database: Database | None = None):
+        store = DatabaseStorage(database) if database is not None else storage.MemoryStorage()
+        self._limiter = strategies.MovingWindowRateLimiter(store)
         self._per_login = parse(per_login)
         self._per_address = parse(per_address)
 

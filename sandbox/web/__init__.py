@@ -14,6 +14,7 @@ from sandbox.kernel import vnformat
 from sandbox.kernel.actions import DOOR
 from sandbox.kernel.errors import SandboxError
 from sandbox.kernel.webkit import current_runtime
+from sandbox.ops import web as ops_web
 from sandbox.replay import web as replay_web
 from sandbox.runtime import Runtime
 from sandbox.training import web as training_web
@@ -29,6 +30,7 @@ def create_app(runtime: Runtime | None = None, config: dict | None = None) -> Fl
     runtime = runtime or Runtime.open()
     app = Flask(__name__)
     _configure(app, runtime, config)
+    _trust_proxies(app, runtime.settings.proxy_hops)
     _register_blueprints(app)
     _add_template_filters(app)
     assets.init_app(app)  # static files: content-versioned URLs, cached for a year
@@ -52,6 +54,15 @@ def _configure(app: Flask, runtime: Runtime, config: dict | None) -> None:
     csrf.init_app(app)
 
 
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host from exactly ``hops`` proxies (nginx: 1), so
+    ``request.remote_addr`` is the candidate's own address (the login throttle, the seat
+    record, the logs). With 0 nothing is wrapped: a client's own X-Forwarded-For is ignored."""
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def _register_blueprints(app: Flask) -> None:
     """The tools (login, webmail, signing dialog, documents, task sheet), then each feature."""
     app.register_blueprint(auth.bp)
@@ -63,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     contest_web.register(app)  # /quan-tri: admin login, organiser pages; /thi: portal; /quan-tri/giam-sat
     training_web.register(app)  # /luyen-tap, /quan-tri/luyen-tap: drill classes
     appeals_web.register(app)  # /quan-tri/phuc-khao: appeals, re-grades
+    ops_web.register(app)  # /healthz; request ids (X-Request-ID, logs, error pages)
     auth.init_app(app)
 
 

@@ -148,14 +148,20 @@ def test_a_state_digest_leaves_out_database_ids(sqlite_runtime):
 
 
 def test_nullable_columns_are_added_to_an_older_database(tmp_path):
-    """A data folder made before ``actions.state_digest``: the columns are added on start."""
+    """A data folder made before ``actions.state_digest`` (and before migrations: ``create_all``,
+    no ``alembic_version``): adopted at the next start, the columns added (issue 15:
+    ``migrations._add_baseline_nullable_columns``)."""
     from sandbox.kernel.db import Database
+    from sandbox.runtime import register_models
     from tests.conftest import open_runtime
 
-    rt = open_runtime(tmp_path)
-    url = rt.settings.database_url
-    rt.close()
+    from sandbox.kernel import migrations
+
+    md = register_models()
+    url = f"sqlite:///{tmp_path / 'sandbox.db'}"
     old = Database(url)
+    baseline = set(migrations.script_directory().get_revision(migrations.BASELINE).module.TABLES)
+    md.create_all(old.engine, tables=[t for t in md.sorted_tables if t.name in baseline])   # as create_all did
     with old.engine.begin() as conn:
         for column in ("state_parts", "state_digest", "created"):
             conn.exec_driver_sql(f"ALTER TABLE actions DROP COLUMN {column}")
