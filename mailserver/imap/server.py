@@ -249,8 +249,16 @@ class Connection(MailboxCommands, MessageCommands):
     async def cmd_STARTTLS(self, tag, args):
         if self.tls or self.server.ssl_context is None:
             return "BAD TLS already active or not available"
+        # Whatever the client sent after STARTTLS in the same write arrived in plain text and
+        # must not run inside the TLS session (RFC 3501 6.2.1, RFC 2595 3.1: a man in the
+        # middle could inject it): dropped, as Dovecot does. asyncio has no public way to
+        # empty a StreamReader's buffer.
         await self.send(f"{tag} OK Begin TLS negotiation now\r\n".encode())
         await self.flush()
+        pipelined = getattr(self.reader, "_buffer", None)      # no await from here to start_tls
+        if pipelined:
+            log.warning("IMAP STARTTLS: %d plain-text bytes pipelined after the command dropped", len(pipelined))
+            pipelined.clear()
         await self.writer.start_tls(self.server.ssl_context)
         self.tls = True
         return None
