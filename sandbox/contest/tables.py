@@ -183,7 +183,18 @@ def read_csv(name: str, data: bytes, columns, required, ignore=("stt", "tt", "s�
     delimiter = max(counts, key=counts.get)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     table = None
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:   # a cell over the csv module's limit (131,072 characters), a stray NUL
+            too_long = "field larger than field limit" in str(e)
+            raise ImportFileError(
+                f"Tệp {name}, dòng {reader.line_num}: "
+                + (f"có một ô dài quá {csv.field_size_limit():,} ký tự".replace(",", ".") + " (không phải dữ liệu danh sách)."
+                   if too_long else "không đọc được theo định dạng CSV."),
+                f"csv error at line {reader.line_num}: {e}") from e
         values = [v.strip() for v in values]
         if not any(values):
             continue

@@ -108,3 +108,15 @@ def test_an_organiser_creates_a_contest_on_the_page(admin_web):
     admin_web.login("gk")
     assert "Tạo cuộc thi" not in admin_web.get("/quan-tri/cuoc-thi").get_data(as_text=True)
     assert admin_web.post("/quan-tri/cuoc-thi", {"code": "cds2025"}).status_code == 403
+
+
+def test_a_roster_csv_with_a_huge_cell_is_a_message_not_a_500(admin_web):
+    """Issue 16, finding 8, through the organiser's upload page."""
+    make_contest(admin_web.rt)
+    admin_web.login("btc")
+    data = ("Họ và tên,Chức vụ,Đơn vị,Cấp\nNguyễn Văn An,\"" + "x" * 200_000 + "\",Sở Nội vụ,sở\n").encode()
+    resp = admin_web.post("/quan-tri/cuoc-thi/cds2023/nhap", {"kind": "roster", "file": (io.BytesIO(data), "ds.csv")},
+                          content_type="multipart/form-data")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Tệp ds.csv, dòng 2: có một ô dài quá 131.072 ký tự" in page
+    assert api.list_candidates(admin_web.rt, "cds2023") == []

@@ -227,3 +227,29 @@ def test_merged_data_cells_and_mojibake_csv(sqlite_runtime, tmp_path):
         api.import_roster(sqlite_runtime, "cds2023", g)
     assert "bị lỗi phông" in e.value.message_vi
     assert count(sqlite_runtime, Candidate) == 0
+
+
+def test_a_csv_cell_over_the_csv_limit_is_refused_with_its_line(sqlite_runtime, tmp_path):
+    """Issue 16, finding 8: a roster CSV with a cell over 131,072 characters was an HTTP 500; now
+    it is refused like any unreadable file (file, line, what is wrong), for the roster, the
+    units and the scores, and nothing is saved."""
+    make_contest(sqlite_runtime)
+    huge = "x" * 200_000
+    f = tmp_path / "ds.csv"
+    f.write_text("Họ và tên,Chức vụ,Đơn vị,Cấp\nNguyễn Văn An,Giám đốc,Sở Nội vụ,sở\n"
+                 f"Trần Thị Bình,\"{huge}\",Sở Nội vụ,sở\n", encoding="utf-8")
+    with pytest.raises(api.ImportFileError) as e:
+        api.import_roster(sqlite_runtime, "cds2023", f, partial=True)
+    assert e.value.message_vi.startswith("Tệp ds.csv, dòng 3: có một ô dài quá 131.072 ký tự")
+    assert count(sqlite_runtime, Candidate) == 0
+    units = tmp_path / "dv.csv"
+    units.write_text(f"Đơn vị,Cấp\n\"{huge}\",sở\n", encoding="utf-8")
+    with pytest.raises(api.ImportFileError) as e:
+        api.import_units(sqlite_runtime, "cds2023", units)
+    assert "dòng 2: có một ô dài quá" in e.value.message_vi
+    assert count(sqlite_runtime, ContestUnit) == len(UNITS)
+    scores = tmp_path / "diem.csv"
+    scores.write_text(f"Số báo danh,Lý thuyết\nCT23-0001,\"{huge}\"\n", encoding="utf-8")
+    with pytest.raises(api.ImportFileError) as e:
+        api.import_scores(sqlite_runtime, "cds2023", scores)
+    assert "dòng 2: có một ô dài quá" in e.value.message_vi
