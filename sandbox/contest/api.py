@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from sandbox.kernel.errors import SandboxError
-from sandbox.kernel.passwords import hash_password, verify_password
+from sandbox.kernel.passwords import hash_password, verify_nobody, verify_password
 
 from .admin_models import ADMIN_ROLES, AdminUser
 
@@ -83,7 +83,10 @@ def admin_login(runtime, login: str, password: str, client_address: str | None) 
     runtime.throttle.check(key, client_address)
     with runtime.db.read() as s:
         u = s.scalar(select(AdminUser).where(AdminUser.login == (login or "").strip().lower()))
-        ok = u is not None and not u.disabled and verify_password(u.password_hash, password or "")
+        if u is None or u.disabled:
+            ok = verify_nobody(password)   # the same work as a real check: the time tells nothing
+        else:
+            ok = verify_password(u.password_hash, password or "")
         ref = _ref(u) if ok else None
     if ref is None:
         runtime.throttle.failed(key, client_address)

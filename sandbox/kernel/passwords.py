@@ -28,6 +28,20 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+_DUMMY_HASH: str | None = None
+
+
+def verify_nobody(password: str) -> bool:
+    """The work of one verification for a login that names nobody (or a disabled account), so
+    that the answer's time does not tell whether the login exists (issue 16, finding 7).
+    Always False."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("không có tài khoản này")
+    verify_password(_DUMMY_HASH, (password or "") + "\x00")
+    return False
+
+
 def password_tag(secret: str, password: str) -> str:
     """A 16-bit keyed tag of a password, used only to pick which of several same-named
     accounts (one address in many sandboxes) a password could belong to, so a login costs

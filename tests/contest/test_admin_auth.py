@@ -63,3 +63,33 @@ def test_cli_admin_add(tmp_path):
     assert res.exit_code == 2 and "Mật khẩu phải có ít nhất 8 ký tự." in res.output
     res = runner.invoke(main, base + ["list"])
     assert "giamkhao1" in res.output and "Giám khảo" in res.output
+
+
+def test_an_unknown_login_costs_the_same_argon2_work(admin_web, monkeypatch):
+    """Issue 16, finding 7 (timing oracle): an existing admin login answered in ~12 ms, an
+    unknown one in ~3 ms. Now every failed admin login does exactly one Argon2 verification,
+    whether the login exists, is disabled, or is unknown (the work, not the time, is checked)."""
+    from sandbox.contest.admin_models import AdminUser
+    from sandbox.kernel import passwords
+
+    calls = []
+    real = passwords._hasher
+
+    class Counting:
+        def verify(self, h, p):
+            calls.append(1)
+            return real.verify(h, p)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    rt = admin_web.rt
+    for login in ("btc", "khong-ai-ten-nay", ""):
+        calls.clear()
+        assert admin_login(rt, login, "sai-mat-khau", "10.0.0.9") is None
+        assert calls == [1], login
+    with rt.db.write() as s:
+        s.query(AdminUser).filter(AdminUser.login == "btc").update({"disabled": True})
+    calls.clear()
+    assert admin_login(rt, "btc", ADMIN_PASSWORD, "10.0.0.9") is None and calls == [1]
