@@ -230,3 +230,34 @@ def _no_event_loop_left_by_the_browser(request):
         yield
     finally:
         asyncio.events._set_running_loop(loop)
+
+
+#: The longest test files (seconds of one worker each, measured in `make test`), started first:
+#: xdist's ``--dist loadfile`` hands out files in collection order, and the Chromium library
+#: file (about 250 s) collected near the end left the other worker idle for minutes.
+SLOW_FILES_FIRST = (
+    "tests/web/test_library_browser.py",
+    "tests/test_load.py",
+    "tests/deploy/test_load_behind_nginx.py",
+    "tests/test_golden_grades.py",
+    "tests/grader/test_cli.py",
+    "tests/deploy/test_two_data_folders.py",
+    "tests/mailserver/test_smtp_clients.py",
+    "tests/contest/test_parallel_provision.py",
+    "tests/deploy/test_nginx.py",
+    "tests/test_wheel.py",
+    "tests/contest/test_dry_run.py",
+    "tests/docflow/test_background_clerk.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FILES_FIRST)}
+    last = len(SLOW_FILES_FIRST)
+
+    def key(pair):
+        index, item = pair
+        path = item.nodeid.split("::", 1)[0]
+        return (rank.get(path, last), index)
+
+    items[:] = [item for _i, item in sorted(enumerate(items), key=key)]
