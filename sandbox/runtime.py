@@ -72,13 +72,13 @@ class Runtime:
         raises ``RateLimited`` after too many failures."""
         from mailserver.api import authenticate
 
-        self.throttle.check(login, client_address)
-        with self.db.read() as session:
+        self.throttle.ceiling(login, client_address)
+        with self.db.read() as session:   # verified first: a right password is never refused for others' failures
             ref = authenticate(session, self.secret, login, password)
         if ref is None:
-            self.throttle.failed(login, client_address)
+            self.throttle.refuse_failure(login, client_address)
         else:
-            self.throttle.succeeded(login)
+            self.throttle.succeeded(login, client_address)
         return ref
 
     def close(self) -> None:

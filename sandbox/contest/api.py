@@ -91,7 +91,7 @@ def admin_login(runtime, login: str, password: str, client_address: str | None) 
     if ref is None:
         runtime.throttle.failed(key, client_address)
     else:
-        runtime.throttle.succeeded(key)
+        runtime.throttle.succeeded(key, client_address)
     return ref
 
 

@@ -82,7 +82,7 @@ def login(runtime, number: str, password: str, client_address: str | None) -> Ca
     number may exist in several contests; the password (derived per contest) decides."""
     number = (number or "").strip().upper()
     key = f"thi:{number}"
-    runtime.throttle.check(key, client_address)
+    runtime.throttle.ceiling(key, client_address)   # verified first (cheap): see LoginThrottle
     password = (password or "").strip()
     found = None
     if number and password:
@@ -94,9 +94,9 @@ def login(runtime, number: str, password: str, client_address: str | None) -> Ca
                     found = _ref(cand, contest)
                     break
     if found is None:
-        runtime.throttle.failed(key, client_address)
+        runtime.throttle.refuse_failure(key, client_address)
     else:
-        runtime.throttle.succeeded(key)
+        runtime.throttle.succeeded(key, client_address)
     return found
 
 

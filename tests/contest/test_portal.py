@@ -72,8 +72,10 @@ def test_login_wrong_password_throttled_and_right_one(portal):
     assert resp.status_code == 400          # no CSRF token: refused
     for _ in range(10):
         seat.login("TS002", "sai")
-    resp = seat.login("TS002", w.passwords["TS002"])
-    assert resp.status_code == 401 and "Đăng nhập sai quá nhiều lần" in text(resp)
+    resp = seat.login("TS002", "sai")                     # the eleventh wrong one: told to wait, ask the examiner
+    assert resp.status_code == 401 and "Đăng nhập sai quá nhiều lần" in text(resp) and "giám thị" in text(resp)
+    resp = seat.login("TS002", w.passwords["TS002"])      # the right password still opens (issue 16)
+    assert resp.status_code == 302
     resp = seat.login("ts001", w.passwords["TS001"])      # number case does not matter
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/thi/bat-dau")
 
