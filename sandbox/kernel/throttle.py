@@ -1,8 +1,9 @@
 """Login throttling shared by every door (web, SMTP AUTH, IMAP LOGIN).
 
 Only failures count: a room of candidates behind one NAT address logging in at once is
-normal, a stream of wrong passwords is not. Limits hold per login name and per client
-address, as moving windows (``limits``' ``MovingWindowRateLimiter``).
+normal, a stream of wrong passwords is not. Limits hold per (login name, client address) and,
+far higher, per client address, as moving windows (``limits``' ``MovingWindowRateLimiter``);
+the policy is :class:`LoginThrottle`'s.
 
 Storage: given the installation's database (the runtime's throttle), the windows' entries are
 rows of ``throttle_hits`` (:class:`DatabaseStorage`), so every process and every machine of
