@@ -22,3 +22,14 @@ def counts(rt, ref):
 def chain_ok(rt, sandbox_id) -> bool:
     with rt.db.read() as s:
         return verify_chain(s, sandbox_id) == (True, None)
+
+
+def read_until(sock, marker: bytes, limit: int = 65536) -> bytes:
+    """Bytes from a raw socket until ``marker`` arrives (or the peer closes, or ``limit``)."""
+    data = b""
+    while marker not in data and len(data) < limit:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data

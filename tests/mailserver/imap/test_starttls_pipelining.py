@@ -7,14 +7,7 @@ import socket
 import ssl
 
 
-def _read_until(sock, marker: bytes, limit: int = 65536) -> bytes:
-    data = b""
-    while marker not in data and len(data) < limit:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
+from ..helpers import read_until as _read_until
 
 
 def test_commands_pipelined_after_starttls_are_dropped(our_imap):
