@@ -11,6 +11,7 @@ from functools import wraps
 from flask import current_app, g, render_template, request, session
 
 from docflow import api
+from sandbox.kernel import storage
 from sandbox.kernel.errors import Forbidden, NotFound
 from sandbox.kernel.webkit import current_runtime, login_required
 
@@ -123,8 +124,12 @@ def record_view_once(page: str, kind: str | None = None, doc_id: int | None = No
     seen = session.get("df_views", [])
     if key in seen:
         return
+    recorded = False
     try:
-        api.record_view(runtime(), sandbox_id(), viewer(), page, kind, doc_id)
+        with storage.best_effort(f"docflow view {key}"):  # a full disk: shown, tried again next time
+            api.record_view(runtime(), sandbox_id(), viewer(), page, kind, doc_id)
+            recorded = True
     except Forbidden:  # a closed sandbox (time up, or an examiner's read-only copy) records nothing
         return
-    session["df_views"] = (seen + [key])[-200:]
+    if recorded:
+        session["df_views"] = (seen + [key])[-200:]

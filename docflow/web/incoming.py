@@ -4,17 +4,21 @@ assignment within his unit), the assignees' progress, and the clerk's form to re
 (vào sổ văn bản đến)."""
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from docflow import api
+from sandbox.kernel import storage
 from sandbox.kernel.errors import Forbidden, NotFound, SandboxError
 
 from .blueprint import bp
 from .common import docflow_page, incoming_detail, record_view_once, rules, runtime, sandbox_id, to_int, viewer
 from .files import kept_files, preview_png, signed_kept, upload_limit, uploaded_files
+
+log = logging.getLogger(__name__)
 
 ROLE_CHOICES = [("", "Không giao"), ("xlc", "Xử lý chính"), ("ph", "Phối hợp"), ("db", "Nhận để biết")]
 PROGRESS_LABELS = {"read": "Đã đọc", "processing": "Đang xử lý", "completed": "Hoàn thành"}
@@ -70,7 +74,8 @@ def incoming(doc_id: int):
     d = incoming_detail(doc_id)
     if any(a.id in d.my_assignments and a.status == "unread" for a in d.assignments):
         try:
-            api.mark_read(runtime(), sandbox_id(), viewer(), doc_id)
+            with storage.best_effort(f"incoming document {doc_id} marked read"):  # a full disk: still readable
+                api.mark_read(runtime(), sandbox_id(), viewer(), doc_id)
         except Forbidden:  # closed: still readable
             pass
         d = incoming_detail(doc_id)
@@ -107,6 +112,13 @@ def direct(doc_id: int):
         raise
     except SandboxError as e:
         return _incoming_page(d, error=e.message_vi, form=form, status=e.status if e.status < 500 else 400)
+    except Exception as e:  # storage failed (a full disk): the directive typed is shown again
+        kind = storage.classify(e)
+        if kind is None:
+            raise
+        storage.log_failure(log, f"directive on incoming document {doc_id}", e, kind)
+        return _incoming_page(d, error=storage.kept_message_vi(kind, "Ý kiến chỉ đạo chưa được lưu"), form=form,
+                              status=storage.http_status(kind))
     if g.df_person.leads == "unit":
         flash(f"Đã giao xử lý cho {len(rows)} cá nhân trong đơn vị.", "success")
     else:
@@ -134,6 +146,13 @@ def progress(doc_id: int):
     except SandboxError as e:
         return _incoming_page(d, error=e.message_vi, form=request.form.to_dict(),
                               status=e.status if e.status < 500 else 400)
+    except Exception as e:  # storage failed (a full disk): the note typed is shown again
+        kind = storage.classify(e)
+        if kind is None:
+            raise
+        storage.log_failure(log, f"progress of assignment {assignment_id}", e, kind)
+        return _incoming_page(d, error=storage.kept_message_vi(kind, "Tiến độ xử lý chưa được lưu"),
+                              form=request.form.to_dict(), status=storage.http_status(kind))
     flash(f"Đã cập nhật tiến độ: {PROGRESS_LABELS[status]}.", "success")
     return redirect(url_for("docflow.incoming", doc_id=doc_id))
 

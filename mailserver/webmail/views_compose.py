@@ -6,8 +6,11 @@ file field, so they are first kept in a draft (``mail.save_draft``, a recorded a
 the page continues editing that draft with the files ticked."""
 from __future__ import annotations
 
+import logging
+
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 
+from sandbox.kernel import storage
 from sandbox.kernel.errors import NotFound
 from sandbox.kernel.vnformat import file_size
 from sandbox.kernel.webkit import login_required
@@ -18,6 +21,8 @@ from .blueprint import bp
 from .common import OpenedMessage, dispatch, mail_view, runtime
 from .compose import (Attachment, ComposeForm, build_message, clean_filename, draft_form, forward_form,
                       new_message_id, reply_form)
+
+log = logging.getLogger(__name__)
 
 
 def _prefilled_form(view) -> ComposeForm:
@@ -159,6 +164,11 @@ def compose_submit():
         note = "" if saving else _keep_after_failure(form, attachments, draft_id, bool(uploads))
         with mail_view() as view:
             return _render(view, form, error=e.message_vi + note, status=422)
+    except Exception as e:  # storage failed (a full disk): the page keeps what was typed
+        kind = storage.classify(e)
+        if kind is None:
+            raise
+        return _storage_failed(form, kind, e, saving=saving, had_uploads=bool(uploads))
     flash("Đã gửi thư.", "success")
     if result.get("bounced"):
         flash("Không chuyển được thư tới: " + ", ".join(result["bounced"])
@@ -168,9 +178,21 @@ def compose_submit():
     return redirect(url_for("webmail.index"))
 
 
+def _storage_failed(form: ComposeForm, kind: str, e: Exception, *, saving: bool, had_uploads: bool):
+    """The compose page again, with everything typed, saying that nothing was sent or saved
+    because the server's storage failed (507: full; 503: the database unavailable)."""
+    storage.log_failure(log, "webmail draft" if saving else "webmail send", e, kind)
+    error = storage.kept_message_vi(kind, "Thư nháp chưa được lưu" if saving else "Thư chưa được gửi")
+    if had_uploads:
+        error += " Các tệp vừa chọn chưa được lưu, hãy chọn lại trước khi gửi."
+    with mail_view() as view:
+        return _render(view, form, error=error, status=storage.http_status(kind))
+
+
 def _mark_answered(item_id: int) -> None:
     try:
-        dispatch("mail.set_flags", item_ids=[item_id], add=["\\Answered"])
+        with storage.best_effort(f"reply to item {item_id} marked answered"):  # the reply itself is sent
+            dispatch("mail.set_flags", item_ids=[item_id], add=["\\Answered"])
     except NotFound:
         pass  # the original was deleted or moved meanwhile; the reply itself is sent
 

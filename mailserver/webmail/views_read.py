@@ -24,10 +24,12 @@ PART_NUMBER = re.compile(r"\d{1,4}(\.\d{1,4}){0,8}")
 def record_on_read(action_name: str, **args) -> None:
     """What reading records (seen, a clicked link, a downloaded file): a closed sandbox (the
     exam's time is up, or an examiner's read-only copy) still shows the mail; it just records
-    nothing."""
+    nothing. So does a server whose storage fails (a full disk): logged, the mail shown."""
+    from sandbox.kernel import storage
     from sandbox.kernel.errors import Forbidden
     try:
-        dispatch(action_name, **args)
+        with storage.best_effort(f"{action_name} on reading"):
+            dispatch(action_name, **args)
     except Forbidden:
         pass
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 
+from sandbox.kernel import storage
 from sandbox.kernel.clock import as_utc
 from sandbox.kernel.errors import Forbidden, NotFound
 from sandbox.kernel.models import Sandbox
@@ -249,12 +250,15 @@ def start_attempt(runtime, candidate_id: int, *, seat: str = "") -> AttemptState
 
 
 def _record_activity(runtime, row, now: datetime, seat: str | None, part: str | None) -> AttemptState:
-    """Write the activity columns if there is something worth writing; the state."""
+    """Write the activity columns if there is something worth writing; the state. Best
+    effort: when storage fails (a full disk) the page is shown all the same, the activity
+    left unrecorded (logged with the cause)."""
     values = _activity(row, now, seat, part)
     if values:
-        with runtime.db.write() as s:
-            s.execute(update(_A).where(_A.c.id == row.id).values(**values))
-        row = row._replace(**values)
+        with storage.best_effort(f"activity of attempt {row.id}"):
+            with runtime.db.write() as s:
+                s.execute(update(_A).where(_A.c.id == row.id).values(**values))
+            row = row._replace(**values)
     return _row_state(row, now)
 
 
@@ -390,15 +394,18 @@ def _practical_ready(s, candidate_id: int) -> bool:
 
 
 def page(runtime, candidate_id: int, *, contest_code: str | None = None, seat: str | None = None,
-         part: str | None = None, paper: str | None = None, practical: bool = False) -> Page:
+         part: str | None = None, paper: str | None = None, practical: bool = False,
+         _finish: bool = True) -> Page:
     """One portal page's data in one read: the attempt's state (the activity recorded and the
     deadline enforced as ``touch`` does), and as asked the contest with its parts, the paper
     (``paper="full"``: questions and answers; ``"summary"``: counts) and whether the practical
-    sandbox is ready. A write only when ``touch`` would need one."""
+    sandbox is ready. A write only when ``touch`` would need one; a page is shown even when
+    that write fails (a full disk): then the attempt shows as over, not finished, and the next
+    request or ``sweep`` finishes it."""
     now = runtime.clock.now()
     with runtime.db.read() as s:
         row = _fetch_attempt(s, candidate_id)
-        over = row is not None and row.finished_at is None and as_utc(now) >= as_utc(row.deadline)
+        over = _finish and row is not None and row.finished_at is None and as_utc(now) >= as_utc(row.deadline)
         contest, parts, shown, ready = None, [], None, False
         if not over:
             if contest_code is not None:
@@ -414,8 +421,12 @@ def page(runtime, candidate_id: int, *, contest_code: str | None = None, seat: s
             if practical:
                 ready = _practical_ready(s, candidate_id)
     if over:       # the deadline has passed: finish (a write), then read the page again
-        touch(runtime, candidate_id, seat=seat, part=part)
-        return page(runtime, candidate_id, contest_code=contest_code, paper=paper, practical=practical)
+        finished = False
+        with storage.best_effort(f"finishing the attempt of candidate {candidate_id} at its deadline"):
+            touch(runtime, candidate_id, seat=seat, part=part)
+            finished = True
+        return page(runtime, candidate_id, contest_code=contest_code, paper=paper, practical=practical,
+                    seat=None if finished else seat, part=None if finished else part, _finish=finished)
     st = _state(None, False, now) if row is None else _record_activity(runtime, row, now, seat, part)
     return Page(st, contest, parts, shown, ready)
 

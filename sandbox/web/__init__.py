@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
-from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from docflow.web import bp as docflow_bp
 from mailserver.webmail import bp as webmail_bp
 from sandbox.appeals import web as appeals_web
 from sandbox.contest import web as contest_web
-from sandbox.kernel import vnformat
+from sandbox.kernel import storage, vnformat
 from sandbox.kernel.actions import DOOR
 from sandbox.kernel.errors import SandboxError
 from sandbox.kernel.webkit import current_runtime
@@ -149,7 +150,28 @@ def _add_error_pages(app: Flask, runtime: Runtime) -> None:
     @app.errorhandler(500)
     def server_error(e):
         log.exception("server error")
-        return _error_page(500, "Lỗi hệ thống", "Đã có lỗi xảy ra. Dữ liệu của bạn không bị mất; vui lòng thử lại.")
+        return _error_page(500, "Lỗi hệ thống", "Đã có lỗi xảy ra, thao tác vừa rồi có thể chưa được lưu; "
+                                                "vui lòng thử lại.")
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    @app.errorhandler(OSError)
+    @app.errorhandler(SQLAlchemyError)
+    @app.errorhandler(sqlite3.Error)
+    def storage_error(e: Exception):
+        """A full disk or database (507) or a database that cannot be used now (503): logged
+        with its cause, told precisely in Vietnamese (JSON for the pages' scripts); any other
+        such error is the generic 500."""
+        kind = storage.classify(e)
+        if kind is None:
+            return server_error(e)
+        status = 507 if kind == storage.FULL else 503
+        log.error("storage %s, answered %d: %s", kind, status, storage.cause(e), exc_info=e)
+        if request.is_json or request.accept_mimetypes.best == "application/json":
+            resp = jsonify(error=storage.message_vi(kind), storage=kind)
+            resp.status_code = status
+            return resp
+        return _error_page(status, storage.title_vi(kind), storage.message_vi(kind))
 
 
 runtime = current_runtime

@@ -5,6 +5,7 @@ the end of the exam. The clock is the server's (``sandbox.contest.session``); ev
 records the candidate's activity and enforces the deadline."""
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
@@ -12,10 +13,12 @@ from markupsafe import Markup, escape
 
 from sandbox.contest import session as exam
 from sandbox.contest import theory
+from sandbox.kernel import storage
 from sandbox.kernel.errors import Forbidden, NotFound, RateLimited, SandboxError
 from sandbox.kernel.webkit import current_runtime
 
 bp = Blueprint("portal", __name__, template_folder="templates", url_prefix="/thi")
+log = logging.getLogger(__name__)
 
 SESSION_KEY = "candidate_id"
 #: where "open the tool" may lead (the practical part's tools, signed in as the candidate)
@@ -58,7 +61,18 @@ def candidate_required(view):
 
 
 def _touch(part: str | None = None):
-    st = exam.touch(current_runtime(), g.candidate.id, seat=_seat(), part=part)
+    """Record the activity and enforce the deadline (``session.touch``). A page that only
+    shows (GET) is shown even when that write fails on storage (a full disk): the state is
+    then read as it is, the failure logged."""
+    rt = current_runtime()
+    if request.method == "GET":
+        st = None
+        with storage.best_effort(f"activity of candidate {g.candidate.id}"):
+            st = exam.touch(rt, g.candidate.id, seat=_seat(), part=part)
+        if st is None:
+            st = exam.state(rt, g.candidate.id)
+    else:
+        st = exam.touch(rt, g.candidate.id, seat=_seat(), part=part)
     g.portal_state = st
     return st
 
@@ -141,7 +155,7 @@ def exam_home():
 def status():
     """Thời gian còn lại (JSON, cho đồng hồ đếm ngược). Polled every 30 s by the bar on every
     page, tools included, so it also tells the examiner the candidate is still there."""
-    st = exam.touch(current_runtime(), g.candidate.id, seat=_seat())
+    st = _touch()
     return jsonify(remaining=st.remaining_seconds, open=st.open, finished=st.finished_at is not None,
                    deadline=st.deadline.isoformat() if st.deadline else None)
 
@@ -204,13 +218,33 @@ def theory_save():
     """«Lưu câu trả lời» (không cần JavaScript)."""
     rt = current_runtime()
     paper = theory.review(rt, g.candidate.id)
+    chosen = _chosen_from_form(paper)
     try:
-        res = theory.save_answers(rt, g.candidate.id, _chosen_from_form(paper), seat=_seat())
+        res = theory.save_answers(rt, g.candidate.id, chosen, seat=_seat())
     except Forbidden:
         _touch()
         raise
+    except Exception as e:  # storage failed (a full disk): the page again, with the options chosen
+        kind = storage.classify(e)
+        if kind is None:
+            raise
+        return _theory_not_saved(paper, chosen, kind, e)
     flash(f"Đã lưu câu trả lời ({res['answered']}/{res['total']} câu đã trả lời).", "success")
     return redirect(url_for("portal.review") if request.form.get("next") == "review" else url_for("portal.theory_page"))
+
+
+def _theory_not_saved(paper, chosen: dict[int, list[int]], kind: str, e: Exception):
+    """The theory page with the options the candidate had chosen (not the saved ones) and why
+    they were not saved: the candidate presses «Lưu câu trả lời» again later."""
+    from dataclasses import replace
+
+    storage.log_failure(log, f"theory answers of candidate {g.candidate.id}", e, kind)
+    st = exam.state(current_runtime(), g.candidate.id)
+    shown = replace(paper, questions=[replace(q, chosen=sorted(chosen.get(q.question_id, [])))
+                                      for q in paper.questions])
+    flash(storage.kept_message_vi(kind, "Câu trả lời chưa được lưu"), "error")
+    return render_template("portal/theory.html", cand=g.candidate, st=st, paper=shown, locked=False,
+                           questions_html=questions_html(shown.questions, False)), storage.http_status(kind)
 
 
 @bp.post("/ly-thuyet/tra-loi")
@@ -284,7 +318,8 @@ def open_tool(tool: str):
     st = _touch("practical")
     if not st.started:
         return redirect(url_for("portal.start"))
-    exam.sync_closing(current_runtime(), g.candidate.id)
+    with storage.best_effort(f"closing time of candidate {g.candidate.id}'s sandbox"):
+        exam.sync_closing(current_runtime(), g.candidate.id)
     ref = exam.mail_account_of(current_runtime(), g.candidate.id)
     if ref is None:
         flash("Bài thực hành của bạn chưa được chuẩn bị; vui lòng báo giám khảo phòng thi.", "error")

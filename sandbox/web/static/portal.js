@@ -39,34 +39,70 @@
     if (!form || !form.dataset.autosave) return;
     var token = form.querySelector("input[name=csrf_token]").value;
     var counter = document.getElementById("answered-count");
-    form.addEventListener("change", function (ev) {
-      var input = ev.target;
-      var fs = input.closest("fieldset.question");
-      if (!fs) return;
-      var chosen = Array.prototype.map.call(fs.querySelectorAll("input:checked"), function (i) { return Number(i.value); });
+    // answers the server has not confirmed yet (question id -> fieldset): a failed save (no
+    // network, the server's storage full: 507/503) is kept here and sent again every
+    // RETRY_MS with the options then chosen, until the server says "saved"
+    var pending = {};
+    var RETRY_MS = 10000;
+    var timer = null;
+    function chosenOf(fs) {
+      return Array.prototype.map.call(fs.querySelectorAll("input:checked"), function (i) { return Number(i.value); });
+    }
+    function show(fs, text, cls) {
       var status = fs.querySelector(".save-status");
-      status.textContent = "Đang lưu…";
-      status.className = "save-status small muted";
+      status.textContent = text;
+      status.className = "save-status small " + cls;
+    }
+    function retryLater() {
+      if (timer === null) {
+        timer = setTimeout(function () {
+          timer = null;
+          Object.keys(pending).forEach(function (q) { save(pending[q]); });
+        }, RETRY_MS);
+      }
+    }
+    function save(fs) {
+      var qid = fs.dataset.question;
+      var chosen = chosenOf(fs);
+      pending[qid] = fs;
+      show(fs, "Đang lưu…", "muted");
       fetch(form.dataset.autosave, {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": token, "Accept": "application/json"},
-        body: JSON.stringify({question: Number(fs.dataset.question), chosen: chosen})
+        body: JSON.stringify({question: Number(qid), chosen: chosen})
       }).then(function (r) {
-        return r.json().then(function (d) { return {ok: r.ok, d: d}; });
+        return r.json().catch(function () { return {}; }).then(function (d) { return {ok: r.ok, status: r.status, d: d}; });
       }).then(function (res) {
+        var now = chosenOf(fs);
         if (res.ok) {
-          status.textContent = "Đã lưu";
-          status.className = "save-status small saved";
+          if (now.join(",") !== chosen.join(",")) return;   // changed meanwhile: that save follows
+          delete pending[qid];
+          show(fs, "Đã lưu", "saved");
           fs.classList.toggle("answered", chosen.length > 0);
           if (counter) counter.textContent = res.d.answered;
+        } else if (res.status >= 500) {
+          show(fs, (res.d.error || "Máy chủ chưa lưu được câu trả lời.") +
+               " Câu trả lời vẫn được giữ trên trang và sẽ tự động lưu lại.", "error");
+          retryLater();
         } else {
-          status.textContent = res.d.error || "Không lưu được câu trả lời.";
-          status.className = "save-status small error";
+          delete pending[qid];
+          show(fs, res.d.error || "Không lưu được câu trả lời.", "error");
         }
       }).catch(function () {
-        status.textContent = "Mất kết nối: câu trả lời chưa được lưu. Bấm «Lưu câu trả lời» khi có mạng lại.";
-        status.className = "save-status small error";
+        show(fs, "Mất kết nối: câu trả lời chưa được lưu; trang sẽ tự động lưu lại khi có mạng " +
+             "(hoặc bấm «Lưu câu trả lời»).", "error");
+        retryLater();
       });
+    }
+    form.addEventListener("change", function (ev) {
+      var fs = ev.target.closest("fieldset.question");
+      if (fs) save(fs);
+    });
+    window.addEventListener("online", function () {
+      Object.keys(pending).forEach(function (q) { save(pending[q]); });
+    });
+    window.addEventListener("beforeunload", function (ev) {
+      if (Object.keys(pending).length) { ev.preventDefault(); ev.returnValue = ""; }
     });
   }
   document.addEventListener("DOMContentLoaded", function () { clock(); autosave(); });

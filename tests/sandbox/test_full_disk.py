@@ -1,0 +1,257 @@
+"""Issue 16, finding 3: a full disk loses nothing. The data folder of a real app (its SQLite
+database and blobs) is a small tmpfs; a candidate logs in, starts, saves theory answers and
+sends a mail; then a filler file takes every free byte. The candidate's read pages still
+answer 200 with the saved answers, a webmail send answers 507 with a precise message and the
+form still holds what was typed, an autosave answers 507 in JSON (the page's script keeps the
+answer and retries); nothing saved before is lost. Once the filler is gone, the same send and
+autosave succeed with no restart."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
+
+from sandbox.contest import theory
+from sandbox.contest.models import Attempt
+from sandbox.kernel.clock import FixedClock
+from sandbox.kernel.settings import Settings
+from sandbox.runtime import Runtime
+
+from ..contest.portal_factory import AT, make_portal_world
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+SIZE_MB = 48
+SUBJECT = "Báo cáo tình hình chuyển đổi số quý II"
+BODY = "Kính gửi anh chị,\nĐây là nội dung đã soạn, không được mất khi máy chủ đầy ổ đĩa."
+
+
+def _mount(where) -> None:
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: cannot make a small filesystem for the data folder")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE_MB}M,mode=0700", "tmpfs", str(where)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here ({res.stderr.strip() or res.returncode}): "
+                    "the full-disk test needs root or CAP_SYS_ADMIN")
+
+
+def _fill(folder) -> str:
+    """Write a filler file until the filesystem refuses (ENOSPC); its path."""
+    path = os.path.join(folder, "filler.bin")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 9, 1):
+            chunk = b"\0" * size
+            try:
+                while True:
+                    os.write(fd, chunk)
+            except OSError as e:
+                assert e.errno == 28, e
+    finally:
+        os.close(fd)
+    return path
+
+
+class Seat:
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.token = None
+
+    def get(self, url, **kw):
+        resp = self.client.get(url, environ_base={"REMOTE_ADDR": "10.0.0.7"}, **kw)
+        m = CSRF_FIELD.search(resp.get_data(as_text=True))
+        if m:
+            self.token = m.group(1)
+        return resp
+
+    def post(self, url, data=None, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token)
+        return self.client.post(url, data=data, environ_base={"REMOTE_ADDR": "10.0.0.7"}, **kw)
+
+    def answer(self, qid, chosen):
+        return self.client.post("/thi/ly-thuyet/tra-loi", json={"question": qid, "chosen": chosen},
+                                headers={"X-CSRFToken": self.token}, environ_base={"REMOTE_ADDR": "10.0.0.7"})
+
+
+@pytest.fixture(scope="module")
+def full_disk(tmp_path_factory):
+    """(runtime, seat logged in, world, the folder) with some answers and a mail saved; unmounted at the end."""
+    from sandbox.web import create_app
+
+    data = tmp_path_factory.mktemp("full-disk") / "data"
+    data.mkdir()
+    _mount(data)
+    rt = None
+    try:
+        settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'sandbox.db'}")
+        settings.secret_key = "test-secret"
+        rt = Runtime.open(settings)
+        rt.clock = rt.dispatcher.clock = FixedClock(AT)
+        world = make_portal_world(rt, n=1, questions=5, scenario="thi-2024-de-1")
+        seat = Seat(create_app(rt))
+        seat.get("/thi")
+        assert seat.post("/thi", {"number": "TS001", "password": world.passwords["TS001"]}).status_code == 302
+        seat.get("/thi/bat-dau")
+        assert seat.post("/thi/bat-dau").status_code == 302
+        seat.get("/thi/ly-thuyet")
+        yield rt, seat, world, data
+    finally:
+        if rt is not None:
+            rt.close()
+        subprocess.run(["umount", str(data)], check=False)
+        if os.path.ismount(data):
+            subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def _page(seat, url):
+    resp = seat.get(url)
+    assert resp.status_code == 200, (url, resp.status_code, resp.get_data(as_text=True)[:2000])
+    return resp.get_data(as_text=True)
+
+
+def _checked(page: str, qid: int) -> list[int]:
+    return sorted(int(v) for v in re.findall(rf'name="q{qid}" value="(\d+)"\s+checked', page))
+
+
+def _sent_folder(seat) -> str:
+    """The Sent folder's page, unescaped."""
+    page = _page(seat, "/mail/")
+    sent = re.search(r'href="(/mail/folder/\d+)"[^>]*>\s*(?:<[^>]+>\s*)*Thư đã gửi', page)
+    assert sent, "no Sent folder link"
+    return html.unescape(_page(seat, sent.group(1)))
+
+
+def test_full_disk_loses_nothing_and_recovers(full_disk, caplog):
+    rt, seat, world, data = full_disk
+    caplog.set_level(logging.WARNING)
+    cid = world.candidates["TS001"]
+    questions = theory.review(rt, cid).questions
+    saved = {questions[0].question_id: [questions[0].options[0][0]],
+             questions[1].question_id: [questions[1].options[1][0]]}
+    for qid, chosen in saved.items():
+        assert seat.answer(qid, chosen).status_code == 200
+    assert seat.get("/thi/thuc-hanh/mo/mail").status_code == 302      # the tools, as the candidate's person
+    inbox = _page(seat, "/mail/")
+    unseen = [int(i) for i in re.findall(r'href="/mail/message/(\d+)"', inbox)]
+    assert unseen, "the exam set's inbox has mail"
+    people = re.findall(r'<option value="([^"]+)">', html.unescape(_page(seat, "/mail/compose")).replace('"<', '"'))
+    to = next(re.search(r"[\w.+-]+@[\w.-]+", p).group(0) for p in people if "@" in p)
+    resp = seat.post("/mail/compose", {"to": to, "subject": "Thư gửi trước khi đầy ổ đĩa", "body": "Trước.",
+                                       "send": "1"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+
+    # every free byte taken; a write now fails (the WAL emptied first, so it must grow)
+    with rt.db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    rt.clock.advance(seconds=60)        # every page now wants to record the candidate's activity
+    filler = _fill(data)
+    with pytest.raises(OperationalError, match="database or disk is full"):
+        with rt.db.write() as s:
+            s.execute(update(Attempt).where(Attempt.candidate_id == cid).values(last_seen=rt.clock.now()))
+
+    # the pages that only show answer 200, the saved answers in them
+    _page(seat, "/thi/bai-thi")
+    page = _page(seat, "/thi/ly-thuyet")
+    for qid, chosen in saved.items():
+        assert _checked(page, qid) == chosen
+    assert re.search(r'id="answered-count">2</strong>/5', _page(seat, "/thi/ly-thuyet/xem-lai"))
+    _page(seat, "/thi/thuc-hanh")
+    _page(seat, "/thi/ket-thuc")
+    status = seat.get("/thi/trang-thai")
+    assert status.status_code == 200 and status.get_json()["open"]
+    assert seat.get("/thi/thuc-hanh/mo/mail").status_code == 302
+    _page(seat, "/de-bai")
+    _page(seat, "/mail/")
+    _page(seat, "/mail/folders")
+    _page(seat, f"/mail/message/{unseen[0]}")                        # opening marks it seen: skipped
+    for url in ("/van-ban/den", "/van-ban/di", "/van-ban/theo-doi"):
+        _page(seat, url)
+    docs = re.findall(r'href="(/van-ban/den/\d+)"', _page(seat, "/van-ban/den"))
+    to_direct = None
+    for url in docs:                                                  # opening marks it read: skipped
+        if "/chuyen-xu-ly" in _page(seat, url):
+            to_direct = url
+    assert to_direct, "the exam set has a document for the candidate to direct"
+
+    # a write the person asked for: refused precisely, what was typed kept
+    resp = seat.answer(questions[2].question_id, [questions[2].options[0][0]])
+    assert resp.status_code == 507 and "hết chỗ lưu trữ" in resp.get_json()["error"]
+    _page(seat, "/mail/compose")
+    form = {"to": to, "subject": SUBJECT, "body": BODY, "send": "1"}
+    resp = seat.post("/mail/compose", form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 507, page[:2000]
+    assert "Thư chưa được gửi vì máy chủ đã hết chỗ lưu trữ" in html.unescape(page)
+    assert f'value="{html.escape(SUBJECT)}"' in page or f'value="{SUBJECT}"' in page
+    assert html.escape(BODY, quote=False) in page
+    assert to in page
+    directive = {"directive": "Giao Văn phòng chủ trì, tham mưu trả lời trước ngày 10/6.", "role_u1": "xlc",
+                 "deadline_u1": "2024-06-10"}
+    resp = seat.post(to_direct + "/chuyen-xu-ly", directive)
+    assert resp.status_code == 507, re.findall(r'id="form-error">(.*?)</div>', resp.get_data(as_text=True))
+    assert "Ý kiến chỉ đạo chưa được lưu vì máy chủ đã hết chỗ lưu trữ" in resp.get_data(as_text=True)
+    assert directive["directive"] in resp.get_data(as_text=True)
+    typed = {**saved, questions[3].question_id: [questions[3].options[2][0]]}   # without JavaScript
+    resp = seat.post("/thi/ly-thuyet/luu", {f"q{qid}": [str(c) for c in chosen] for qid, chosen in typed.items()})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 507 and "Câu trả lời chưa được lưu vì máy chủ đã hết chỗ lưu trữ" in page
+    for qid, chosen in typed.items():
+        assert _checked(page, qid) == chosen
+    assert "database or disk is full" in caplog.text          # logged with the cause
+    assert "not recorded: storage full" in caplog.text        # the activity and the seen marker skipped
+
+    # nothing saved before is lost
+    assert {q.question_id: q.chosen for q in theory.review(rt, cid).questions if q.chosen} == saved
+    assert "Thư gửi trước khi đầy ổ đĩa" in _sent_folder(seat)
+
+    # space returns: the same send and autosave succeed, no restart
+    os.unlink(filler)
+    resp = seat.post("/mail/compose", form)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    assert SUBJECT in _sent_folder(seat)
+    assert seat.answer(questions[2].question_id, [questions[2].options[0][0]]).status_code == 200
+    assert seat.post(to_direct + "/chuyen-xu-ly", directive).status_code == 302
+    assert directive["directive"] in _page(seat, to_direct)
+    rt.clock.advance(seconds=60)
+    _page(seat, "/thi/bai-thi")
+    with rt.db.read() as s:
+        assert s.scalar(select(Attempt.last_seen).where(Attempt.candidate_id == cid)).replace(tzinfo=dt.timezone.utc) \
+            == rt.clock.now()
+    assert len([q for q in theory.review(rt, cid).questions if q.chosen]) == 3
+    with rt.db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_storage_failures_are_told_apart():
+    """What the error page and the best-effort writes call a full disk, an unavailable
+    database, or neither (a bug: the generic 500)."""
+    import errno
+    import sqlite3
+
+    import psycopg.errors
+
+    from sandbox.kernel import storage
+
+    full = [OSError(errno.ENOSPC, "No space left on device"), OSError(errno.EDQUOT, "Disk quota exceeded"),
+            sqlite3.OperationalError("database or disk is full"),
+            OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full")),
+            OperationalError("INSERT", {}, psycopg.errors.DiskFull("could not extend file"))]
+    assert [storage.classify(e) for e in full] == [storage.FULL] * len(full)
+    gone = OperationalError("SELECT 1", {}, psycopg.errors.OperationalError("server closed the connection"))
+    assert storage.classify(gone) == storage.UNAVAILABLE
+    assert storage.cause(gone) == "psycopg.OperationalError: server closed the connection"
+    assert storage.classify(OSError(errno.ENOENT, "No such file")) is None
+    assert storage.classify(ValueError("a bug")) is None
+    with storage.best_effort("a heartbeat"):
+        raise full[3]
+    with pytest.raises(ValueError), storage.best_effort("a heartbeat"):
+        raise ValueError("a bug is never swallowed")
