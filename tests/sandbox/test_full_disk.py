@@ -43,8 +43,11 @@ def _mount(where) -> None:
                     "the full-disk test needs root or CAP_SYS_ADMIN")
 
 
-def _fill(folder) -> str:
-    """Write a filler file until the filesystem refuses (ENOSPC); its path."""
+def _fill(rt, folder) -> str:
+    """Empty SQLite's WAL (a write must then grow it), then write a filler file until the
+    filesystem refuses (ENOSPC); its path."""
+    with rt.db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     path = os.path.join(folder, "filler.bin")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
@@ -67,7 +70,7 @@ class Seat:
 
     def get(self, url, **kw):
         resp = self.client.get(url, environ_base={"REMOTE_ADDR": "10.0.0.7"}, **kw)
-        m = CSRF_FIELD.search(resp.get_data(as_text=True))
+        m = CSRF_FIELD.search(resp.get_data(as_text=True)) if resp.mimetype == "text/html" else None
         if m:
             self.token = m.group(1)
         return resp
@@ -96,14 +99,15 @@ def full_disk(tmp_path_factory):
         settings.secret_key = "test-secret"
         rt = Runtime.open(settings)
         rt.clock = rt.dispatcher.clock = FixedClock(AT)
-        world = make_portal_world(rt, n=1, questions=5, scenario="thi-2024-de-1")
-        seat = Seat(create_app(rt))
+        world = make_portal_world(rt, n=1, questions=5, scenario="thi-2024-de-1", numbers=["TS001", "TS002"])
+        app = create_app(rt, {"PORTAL_AUTOSAVE_RETRY_MS": 300})
+        seat = Seat(app)
         seat.get("/thi")
         assert seat.post("/thi", {"number": "TS001", "password": world.passwords["TS001"]}).status_code == 302
         seat.get("/thi/bat-dau")
         assert seat.post("/thi/bat-dau").status_code == 302
         seat.get("/thi/ly-thuyet")
-        yield rt, seat, world, data
+        yield rt, seat, world, data, app
     finally:
         if rt is not None:
             rt.close()
@@ -130,8 +134,30 @@ def _sent_folder(seat) -> str:
     return html.unescape(_page(seat, sent.group(1)))
 
 
+#: links a crawl must not follow (they leave the candidate's pages)
+NOT_CRAWLED = re.compile(r"^/(static|quan-tri|luyen-tap|login|logout)|/dang-xuat")
+
+
+def _crawl(seat, start: list[str], limit: int = 120) -> dict[str, int]:
+    """Every same-site page linked from ``start`` (breadth first, up to ``limit``): url -> status."""
+    seen: dict[str, int] = {}
+    todo = list(start)
+    while todo and len(seen) < limit:
+        url = todo.pop(0)
+        if url in seen:
+            continue
+        resp = seat.get(url)
+        seen[url] = resp.status_code
+        if resp.status_code == 200 and resp.mimetype == "text/html":
+            for link in re.findall(r'(?:href|src)="(/[^"#]*)"', resp.get_data(as_text=True)):
+                link = html.unescape(link)
+                if not NOT_CRAWLED.search(link) and link not in seen:
+                    todo.append(link)
+    return seen
+
+
 def test_full_disk_loses_nothing_and_recovers(full_disk, caplog):
-    rt, seat, world, data = full_disk
+    rt, seat, world, data, _ = full_disk
     caplog.set_level(logging.WARNING)
     cid = world.candidates["TS001"]
     questions = theory.review(rt, cid).questions
@@ -150,10 +176,8 @@ def test_full_disk_loses_nothing_and_recovers(full_disk, caplog):
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
 
     # every free byte taken; a write now fails (the WAL emptied first, so it must grow)
-    with rt.db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     rt.clock.advance(seconds=60)        # every page now wants to record the candidate's activity
-    filler = _fill(data)
+    filler = _fill(rt, data)
     with pytest.raises(OperationalError, match="database or disk is full"):
         with rt.db.write() as s:
             s.execute(update(Attempt).where(Attempt.candidate_id == cid).values(last_seen=rt.clock.now()))
@@ -181,6 +205,9 @@ def test_full_disk_loses_nothing_and_recovers(full_disk, caplog):
         if "/chuyen-xu-ly" in _page(seat, url):
             to_direct = url
     assert to_direct, "the exam set has a document for the candidate to direct"
+
+    crawled = _crawl(seat, ["/thi/bai-thi", "/mail/", "/van-ban/den", "/van-ban/di", "/ky-so/", "/de-bai"])
+    assert len(crawled) > 40 and not [u for u, st in crawled.items() if st >= 500], crawled
 
     # a write the person asked for: refused precisely, what was typed kept
     resp = seat.answer(questions[2].question_id, [questions[2].options[0][0]])
@@ -255,3 +282,51 @@ def test_storage_failures_are_told_apart():
         raise full[3]
     with pytest.raises(ValueError), storage.best_effort("a heartbeat"):
         raise ValueError("a bug is never swallowed")
+
+
+@pytest.fixture
+def live_full_disk(full_disk):
+    """The same app on a loopback port, for a browser."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    rt, _, world, data, app = full_disk
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}", rt, world, data
+    srv.shutdown()
+
+
+@pytest.mark.browser
+def test_autosave_keeps_the_answer_and_saves_it_when_space_returns(page, live_full_disk):
+    """In Chromium: a click while the disk is full is not saved; the page says so, keeps the
+    choice and sends it again until the server takes it, once the filler is gone."""
+    from playwright.sync_api import expect
+
+    base, rt, world, data = live_full_disk
+    cid = world.candidates["TS002"]
+    page.goto(base + "/thi")
+    page.fill("#number", "TS002")
+    page.fill("#password", world.passwords["TS002"])
+    page.click("button[type=submit]")
+    page.click("#begin")
+    page.wait_for_url("**/thi/bai-thi")
+    page.click("#go-theory")
+    page.locator("#cau-1 label.option").nth(1).click()
+    expect(page.locator("#cau-1 .save-status")).to_have_text("Đã lưu")
+
+    filler = _fill(rt, data)
+    try:
+        page.locator("#cau-2 label.option").nth(2).click()
+        expect(page.locator("#cau-2 .save-status")).to_contain_text("sẽ tự động lưu lại")
+        expect(page.locator("#cau-2 .save-status")).to_contain_text("hết chỗ lưu trữ")
+        expect(page.locator("#cau-2 label.option").nth(2).locator("input")).to_be_checked()
+        assert len([q for q in theory.review(rt, cid).questions if q.chosen]) == 1
+    finally:
+        os.unlink(filler)
+    expect(page.locator("#cau-2 .save-status")).to_have_text("Đã lưu")     # sent again by the page
+    expect(page.locator("#answered-count")).to_have_text("2")
+    q2 = theory.review(rt, cid).questions[1]
+    assert q2.chosen == [q2.options[2][0]]

@@ -41,9 +41,10 @@
     var counter = document.getElementById("answered-count");
     // answers the server has not confirmed yet (question id -> fieldset): a failed save (no
     // network, the server's storage full: 507/503) is kept here and sent again every
-    // RETRY_MS with the options then chosen, until the server says "saved"
+    // RETRY_MS (the form's data-retry-ms, 10 s) with the options then chosen, until the
+    // server says "saved"
     var pending = {};
-    var RETRY_MS = 10000;
+    var RETRY_MS = Number(form.dataset.retryMs) || 10000;
     var timer = null;
     function chosenOf(fs) {
       return Array.prototype.map.call(fs.querySelectorAll("input:checked"), function (i) { return Number(i.value); });
