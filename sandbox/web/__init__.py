@@ -161,10 +161,10 @@ def _add_error_pages(app: Flask, runtime: Runtime) -> None:
     def storage_error(e: Exception):
         """A full disk or database (507) or a database that cannot be used now (503): logged
         with its cause, told precisely in Vietnamese (JSON for the pages' scripts); any other
-        such error is the generic 500."""
+        such error goes on as unhandled (Flask logs it, the generic 500 page)."""
         kind = storage.classify(e)
         if kind is None:
-            return server_error(e)
+            raise e
         status = 507 if kind == storage.FULL else 503
         log.error("storage %s, answered %d: %s", kind, status, storage.cause(e), exc_info=e)
         if request.is_json or request.accept_mimetypes.best == "application/json":

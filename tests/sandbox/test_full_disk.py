@@ -206,6 +206,11 @@ def test_full_disk_loses_nothing_and_recovers(full_disk, caplog):
             to_direct = url
     assert to_direct, "the exam set has a document for the candidate to direct"
 
+    other = Seat(seat.client.application)                            # resuming on another seat: a login reads only
+    other.get("/thi")
+    assert other.post("/thi", {"number": "TS001", "password": world.passwords["TS001"]}).status_code == 302
+    page = _page(other, "/thi/ly-thuyet")
+    assert all(_checked(page, qid) == chosen for qid, chosen in saved.items())
     crawled = _crawl(seat, ["/thi/bai-thi", "/mail/", "/van-ban/den", "/van-ban/di", "/ky-so/", "/de-bai"])
     assert len(crawled) > 40 and not [u for u, st in crawled.items() if st >= 500], crawled
 
