@@ -133,7 +133,10 @@ class DatabaseBlobStore:
             raise FileNotFoundError(f"no blob {digest}")
         data = bytes(data)
         if self.cache is not None and not in_transaction:
-            self.cache.put(data)
+            from . import storage
+
+            with storage.best_effort(f"local copy of blob {digest[:12]}"):  # a full folder: read, not copied
+                self.cache.put(data)
         return data
 
     def exists(self, digest: str) -> bool:

@@ -46,8 +46,9 @@ def _mount(where) -> None:
 def _fill(rt, folder) -> str:
     """Empty SQLite's WAL (a write must then grow it), then write a filler file until the
     filesystem refuses (ENOSPC); its path."""
-    with rt.db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if rt.db.is_sqlite:
+        with rt.db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     path = os.path.join(folder, "filler.bin")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
@@ -335,3 +336,48 @@ def test_autosave_keeps_the_answer_and_saves_it_when_space_returns(page, live_fu
     expect(page.locator("#answered-count")).to_have_text("2")
     q2 = theory.review(rt, cid).questions[1]
     assert q2.chosen == [q2.options[2][0]]
+
+
+def test_postgresql_reads_mail_and_documents_with_the_data_folder_full(tmp_path):
+    """PostgreSQL keeps the blobs; the data folder holds their read-through copies. With that
+    folder full, reading a mail, an attachment or a document's PDF (a copy not made yet) still
+    answers 200, and the copy is made once space returns."""
+    from sandbox.web import create_app
+    from tests.conftest import _database_url
+
+    url = _database_url("postgresql", tmp_path)          # skips without the throwaway PostgreSQL
+    data = tmp_path / "data"
+    data.mkdir()
+    _mount(data)
+    rt = None
+    try:
+        settings = Settings(data_dir=data, database_url=url)
+        settings.secret_key = "test-secret"
+        rt = Runtime.open(settings)
+        assert rt.blobs.kind == "database"
+        rt.clock = rt.dispatcher.clock = FixedClock(AT)
+        world = make_portal_world(rt, n=1, questions=5, scenario="thi-2024-de-1")
+        seat = Seat(create_app(rt))
+        seat.get("/thi")
+        assert seat.post("/thi", {"number": "TS001", "password": world.passwords["TS001"]}).status_code == 302
+        seat.get("/thi/bat-dau")
+        assert seat.post("/thi/bat-dau").status_code == 302
+        assert seat.get("/thi/thuc-hanh/mo/mail").status_code == 302
+        shutil.rmtree(settings.blob_dir)                   # no copy made yet: each read makes one
+        settings.blob_dir.mkdir()
+        filler = _fill(rt, data)
+        try:
+            crawled = _crawl(seat, ["/mail/", "/van-ban/den"], limit=60)
+            assert len(crawled) > 20 and not [u for u, st in crawled.items() if st >= 500], crawled
+            assert any("/part/" in u for u in crawled) and any("/pdf" in u for u in crawled)
+            assert not any(p.is_file() for p in settings.blob_dir.rglob("*"))   # no copy, no temporary file left
+        finally:
+            os.unlink(filler)
+        assert _page(seat, "/mail/message/1")
+        assert any(p.is_file() for p in settings.blob_dir.rglob("*"))
+    finally:
+        if rt is not None:
+            rt.close()
+        subprocess.run(["umount", str(data)], check=False)
+        if os.path.ismount(data):
+            subprocess.run(["umount", "-l", str(data)], check=False)
