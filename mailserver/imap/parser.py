@@ -136,7 +136,7 @@ def parse_command(buf: bytes) -> tuple[str, str, list]:
     """(tag, upper-case command name, argument tokens). ``UID FETCH`` gives command ``UID``
     with ``FETCH`` as first argument. Raises ``ParseError``; if even the tag is unreadable,
     the error's ``tag`` attribute is ``"*"``."""
-    m = re.match(rb"([^\x00-\x20(){%*\"\\\]\x7f+]+) ([A-Za-z]+)(?: |$)", buf)
+    m = re.match(rb"([^\x00-\x20(){%*\"\\\]\x7f-\xff+]+) ([A-Za-z]+)(?: |$)", buf)  # a tag is ASCII
     if not m:
         err = ParseError("no tag or command")
         tag = buf.split(b" ", 1)[0]

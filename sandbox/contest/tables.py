@@ -11,6 +11,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,10 @@ def open_workbook(name: str, data: bytes):
                               f"thành .xlsx). {_SAVE_XLSX}")
     try:
         return openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as e:
+    # a damaged file: a bad zip, a member that does not inflate (zlib.error, EOFError), broken
+    # XML (ElementTree's ParseError is a SyntaxError)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError, zlib.error,
+            EOFError, SyntaxError) as e:
         raise ImportFileError(f"Tệp {name} không phải tệp Excel .xlsx hợp lệ hoặc đã bị hỏng. {_SAVE_XLSX}",
                               f"openpyxl: {e!r}") from e
 
